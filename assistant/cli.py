@@ -1,0 +1,252 @@
+"""The `assistant` command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from assistant.ingest import FileResult, IngestReport, discover, ingest, parse_files
+from assistant.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Bilingual research assistant over an archive of episode transcripts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+Paths = Annotated[list[Path], typer.Argument(help="Archive files or folders of Markdown episodes.")]
+
+
+class _RichProgress:
+    """Episodes and segments bars, with the embedding rate and time left."""
+
+    def __init__(self, console: Console) -> None:
+        self._bar = Progress(
+            TextColumn("{task.description:<9}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._episodes: TaskID | None = None
+        self._segments: TaskID | None = None
+        self._started = 0.0
+
+    def __enter__(self) -> _RichProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def start(self, episodes: int, segments: int) -> None:
+        self._started = time.perf_counter()
+        self._episodes = self._bar.add_task("episodes", total=episodes, rate="")
+        self._segments = self._bar.add_task("segments", total=segments, rate="")
+
+    def segments_done(self, count: int) -> None:
+        if self._segments is not None:
+            self._bar.advance(self._segments, count)
+            done = self._bar.tasks[self._segments].completed
+            rate = done / max(time.perf_counter() - self._started, 1e-9)
+            self._bar.update(self._segments, rate=f"{rate:5.1f}/s")
+
+    def episode_done(self, result: FileResult) -> None:
+        if self._episodes is not None:
+            self._bar.advance(self._episodes, 1)
+
+
+class _LineProgress:
+    """For logs and pipes: one line per finished episode, with the rate and time left."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._episodes = self._segments = self._done = self._finished = 0
+        self._started = 0.0
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def start(self, episodes: int, segments: int) -> None:
+        self._episodes, self._segments = episodes, segments
+        self._started = time.perf_counter()
+        if episodes:
+            self._console.print(f"ingesting {episodes} episodes, {segments} segments to embed")
+
+    def segments_done(self, count: int) -> None:
+        self._done += count
+
+    def episode_done(self, result: FileResult) -> None:
+        self._finished += 1
+        elapsed = time.perf_counter() - self._started
+        rate = self._done / elapsed if elapsed else 0.0
+        left = (self._segments - self._done) / rate if rate else 0.0
+        self._console.print(
+            f"[{self._finished}/{self._episodes}] {result.status} {result.episode_id}: "
+            f"{result.embedded} embedded, {result.deleted} removed "
+            f"({self._done}/{self._segments} segments, {rate:.1f}/s, ETA {left:.0f}s)",
+            highlight=False,
+        )
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Paths,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Parse and validate only; write nothing.")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove indexed episodes whose files are gone.")
+    ] = False,
+) -> None:
+    """Index archive files into Chroma, incrementally: unchanged episodes cost nothing."""
+    settings = get_settings()
+    missing = [p for p in paths if not p.exists()]
+    for path in missing:
+        err.print(f"[red]error[/]: {path}: no such file or folder")
+    if dry_run:
+        raise typer.Exit(_dry_run(paths, settings) or int(bool(missing)))
+
+    from assistant.embed import make_embedder
+    from assistant.index import open_store
+
+    store = open_store(settings, make_embedder(settings))
+    progress = _RichProgress(err) if err.is_terminal else _LineProgress(err)
+    with progress:
+        report = ingest(
+            paths,
+            store,
+            max_bytes=settings.max_file_bytes,
+            batch_size=settings.embed_batch_size,
+            prune=prune,
+            progress=progress,
+        )
+    _print_report(report, store.name, store.count())
+    if report.interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(1 if report.failures or missing else 0)
+
+
+def _dry_run(paths: list[Path], settings: Settings) -> int:
+    started = time.perf_counter()
+    files = discover(paths)
+    episodes, failures = parse_files(files, settings.max_file_bytes)
+    seconds = time.perf_counter() - started
+    for failure in failures:
+        err.print(f"[red]FAIL[/] {failure.file}: {failure.error}")
+    for episode in episodes:
+        for warning in episode.warnings:
+            err.print(f"[yellow]WARN[/] {episode.file}: {warning}")
+    segments = [s for e in episodes for s in e.segments]
+    with_en = sum(1 for s in segments if s.text_en)
+    zh_only = sum(1 for s in segments if s.text_zh and not s.text_en)
+    out.print(
+        f"{len(files)} files: {len(episodes)} ok, {len(failures)} failed; "
+        f"{len(segments)} segments ({with_en} with English, {zh_only} Chinese-only); "
+        f"{seconds:.2f}s, {len(files) / max(seconds, 1e-9):.0f} files/s"
+    )
+    return 1 if failures else 0
+
+
+def _print_report(report: IngestReport, collection: str, total: int) -> None:
+    for failure in report.failures:
+        err.print(f"[red]FAIL[/] {failure.file}: {failure.error}")
+    for result in report.results:
+        if result.status == "pruned":
+            out.print(
+                f"pruned {result.episode_id} ({result.deleted} segments; {result.file} is gone)"
+            )
+    rate = report.embedded / report.seconds if report.seconds else 0.0
+    out.print(
+        f"{'interrupted: rerun to complete. ' if report.interrupted else ''}"
+        f"episodes: {report.count('added')} added, {report.count('updated')} updated, "
+        f"{report.count('unchanged')} unchanged, {report.count('failed')} failed"
+        + (f", {report.count('pruned')} pruned" if report.count("pruned") else "")
+    )
+    out.print(
+        f"segments: {report.embedded} embedded, {report.written} written, "
+        f"{report.deleted} removed; {report.seconds:.1f}s ({rate:.1f} segments/s); "
+        f"index '{collection}' holds {total} segments"
+    )
+
+
+@app.command()
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What is indexed: episodes and segments, by speaker and by year."""
+    from assistant.embed import make_embedder
+    from assistant.index import open_store
+
+    store = open_store(get_settings(), make_embedder(get_settings()))
+    manifest = store.manifest()
+    by_speaker: Counter[str] = Counter()
+    by_year: Counter[str] = Counter()
+    episodes: Counter[str] = Counter()
+    for entry in manifest.values():
+        count = int(entry.get("segment_count", 0))
+        speaker = str(entry.get("speaker") or "(none)")
+        year = str(entry.get("date") or "unknown")[:4]
+        by_speaker[speaker] += count
+        by_year[year] += count
+        episodes[speaker] += 1
+        episodes["year:" + year] += 1
+    by_speaker_rows = {k: (episodes[k], v) for k, v in by_speaker.items()}
+    by_year_rows = {k: (episodes["year:" + k], v) for k, v in by_year.items()}
+    if as_json:
+        summary = {
+            "collection": store.name,
+            "episodes": len(manifest),
+            "segments": store.count(),
+            "by_speaker": {
+                k: {"episodes": e, "segments": s} for k, (e, s) in by_speaker_rows.items()
+            },
+            "by_year": {k: {"episodes": e, "segments": s} for k, (e, s) in by_year_rows.items()},
+        }
+        out.print_json(json.dumps(summary, ensure_ascii=False))
+        return
+    out.print(f"index '{store.name}': {len(manifest)} episodes, {store.count()} segments")
+    for title, rows in (("speaker", by_speaker_rows), ("year", by_year_rows)):
+        table = Table(title=f"by {title}")
+        table.add_column(title)
+        table.add_column("episodes", justify="right")
+        table.add_column("segments", justify="right")
+        for key, (count, segments) in sorted(rows.items(), key=lambda kv: (-kv[1][1], kv[0])):
+            table.add_row(key, str(count), str(segments))
+        out.print(table)
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (secrets masked)."""
+    settings = get_settings()
+    for name, info in Settings.model_fields.items():
+        out.print(f"[bold]{name}[/] = {getattr(settings, name)!s}  [dim]# {info.description}[/]")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,197 @@
+"""The Chroma side: one collection of segments, one small collection of episodes.
+
+The episodes collection is the manifest that makes re-ingest cheap: an episode's entry is
+written only after all its segments are, so an entry whose hash matches the parsed file
+means the segments are complete and current. Both collections work the same on the
+embedded `PersistentClient` and on a Chroma server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from assistant.embed import Embedder, Vectors, collection_name, passage_text
+from assistant.models import Episode, Segment
+from assistant.segment import SEGMENTATION_VERSION
+from assistant.settings import Settings
+
+__all__ = ["Record", "SegmentStore", "open_client", "open_store", "segment_record"]
+
+Metadata = dict[str, str | int | float | bool | list[str]]
+_LIST_METADATA = ("tags", "people", "companies", "products")
+# Chroma rejects very large requests; reads and deletes are chunked to stay well under.
+_CHUNK = 500
+# The manifest collection needs vectors too; a constant one is all it stores.
+_NO_VECTOR = [1.0]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One segment as Chroma stores it (the vector is added at write time)."""
+
+    id: str
+    document: str
+    metadata: Metadata
+
+    @property
+    def content_hash(self) -> str:
+        return str(self.metadata["content_hash"])
+
+    @property
+    def record_hash(self) -> str:
+        return str(self.metadata["record_hash"])
+
+
+def segment_record(episode: Episode, segment: Segment) -> Record:
+    metadata: Metadata = {
+        "episode_id": episode.id,
+        "title": episode.title,
+        "date": episode.date,
+        "date_int": episode.date_int,
+        "speaker": episode.speaker,
+        "turn_speaker": segment.turn_speaker,
+        "section": segment.section,
+        "position": segment.position,
+        "line": segment.line,
+        "source_url": episode.source_url,
+        "file": episode.file,
+        "category": episode.category,
+        "text_zh": segment.text_zh,
+        "text_en": segment.text_en,
+        "content_hash": segment.content_hash,
+    }
+    for key in _LIST_METADATA:
+        values: list[str] = getattr(episode, key)
+        if values:  # Chroma rejects empty lists
+            metadata[key] = values
+    document = passage_text(segment)
+    metadata["record_hash"] = _hash(
+        json.dumps(metadata, sort_keys=True, ensure_ascii=False), document
+    )
+    return Record(segment.id, document, metadata)
+
+
+def episode_hash(episode: Episode, records: Sequence[Record]) -> str:
+    front = json.dumps(episode.front_matter, sort_keys=True, ensure_ascii=False, default=str)
+    return _hash(episode.file, front, *(r.record_hash for r in records))
+
+
+def open_client(settings: Settings) -> Any:
+    telemetry = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=telemetry,
+        )
+    settings.vectorstore_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.vectorstore_dir), settings=telemetry)
+
+
+def open_store(settings: Settings, embedder: Embedder) -> SegmentStore:
+    return SegmentStore(open_client(settings), embedder, settings.collection_prefix)
+
+
+class SegmentStore:
+    def __init__(self, client: Any, embedder: Embedder, prefix: str = "segments") -> None:
+        self.embedder = embedder
+        self.name = collection_name(prefix, embedder, SEGMENTATION_VERSION)
+        meta = {"embedder": embedder.name, "segmentation_version": SEGMENTATION_VERSION}
+        self.segments = client.get_or_create_collection(
+            self.name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata=meta,
+        )
+        self.episodes = client.get_or_create_collection(
+            self.name + "-episodes", embedding_function=None, metadata=meta
+        )
+
+    # --- reads -------------------------------------------------------------------------
+
+    def manifest(self) -> dict[str, dict[str, Any]]:
+        """Every indexed episode's manifest entry, by episode id."""
+        found = self.episodes.get(include=["metadatas"])
+        return dict(zip(found["ids"], found["metadatas"] or [], strict=True))
+
+    def episode_records(self, episode_id: str) -> dict[str, dict[str, Any]]:
+        """The stored metadata of an episode's segments, by segment id."""
+        found = self.segments.get(where={"episode_id": episode_id}, include=["metadatas"])
+        return dict(zip(found["ids"], found["metadatas"] or [], strict=True))
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, Vectors]:
+        out: dict[str, Vectors] = {}
+        for chunk in _chunks(ids):
+            found = self.segments.get(ids=list(chunk), include=["embeddings"])
+            out.update(zip(found["ids"], found["embeddings"], strict=True))
+        return out
+
+    def count(self) -> int:
+        return int(self.segments.count())
+
+    def all_metadata(self) -> Iterable[dict[str, Any]]:
+        total = self.count()
+        for offset in range(0, total, 5000):
+            page = self.segments.get(include=["metadatas"], limit=5000, offset=offset)
+            yield from page["metadatas"] or []
+
+    # --- writes ------------------------------------------------------------------------
+
+    def upsert(self, records: Sequence[Record], vectors: Sequence[Any]) -> None:
+        if records:
+            self.segments.upsert(
+                ids=[r.id for r in records],
+                documents=[r.document for r in records],
+                metadatas=[r.metadata for r in records],
+                embeddings=[list(map(float, v)) for v in vectors],
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for chunk in _chunks(ids):
+            self.segments.delete(ids=list(chunk))
+
+    def put_episode(self, episode: Episode, digest: str) -> None:
+        metadata: Metadata = {
+            "file": episode.file,
+            "title": episode.title,
+            "date": episode.date,
+            "date_int": episode.date_int,
+            "speaker": episode.speaker,
+            "category": episode.category,
+            "source_url": episode.source_url,
+            "segment_count": len(episode.segments),
+            "episode_hash": digest,
+        }
+        for key in _LIST_METADATA:
+            if values := getattr(episode, key):
+                metadata[key] = values
+        document = json.dumps(episode.front_matter, ensure_ascii=False, default=str)
+        self.episodes.upsert(
+            ids=[episode.id], embeddings=[_NO_VECTOR], metadatas=[metadata], documents=[document]
+        )
+
+    def delete_episode(self, episode_id: str) -> int:
+        """Remove an episode and all its segments; returns the number of segments removed."""
+        stale = list(self.episode_records(episode_id))
+        self.delete(stale)
+        self.episodes.delete(ids=[episode_id])
+        return len(stale)
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

@@ -1,0 +1,151 @@
+"""Archive file → `Episode`: front matter, episode id, and the segments of the body."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import frontmatter
+import yaml
+
+from assistant.models import Episode
+from assistant.segment import split_segments
+
+__all__ = ["ParseError", "episode_id_from", "parse_episode", "read_episode"]
+
+# The same boundary python-frontmatter's YAML handler uses, kept here for the body's line offset.
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?\n)?---\s*(?:\n|\Z)", re.S)
+_LIST_FIELDS = {
+    "tags": "tags",
+    "people": "people",
+    "companies": "companies_orgs",
+    "products": "products_models",
+}
+
+
+class ParseError(Exception):
+    """A file that cannot be ingested, with the reason in words a user can act on."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
+
+def read_episode(path: Path, max_bytes: int) -> Episode:
+    """Read and parse one archive file; every failure is a `ParseError` naming the file."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ParseError(name, f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(name, f"cannot read file ({exc.strerror or exc})") from exc
+    if not data.strip():
+        raise ParseError(name, "file is empty")
+    if b"\x00" in data:
+        raise ParseError(name, "binary file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(name, f"not UTF-8 (invalid byte at offset {exc.start})") from exc
+    return parse_episode(text, name)
+
+
+def parse_episode(text: str, file: str) -> Episode:
+    """Parse the text of one archive file. Pure: `file` only names the episode."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise ParseError(file, "no YAML front matter (the file must start with a '---' block)")
+    try:
+        meta = frontmatter.loads(text).metadata if match.group(1) else {}
+    except yaml.YAMLError as exc:
+        raise ParseError(file, f"invalid YAML front matter: {_yaml_reason(exc)}") from exc
+    if not isinstance(meta, dict):
+        raise ParseError(file, "front matter is not a mapping of keys to values")
+
+    front = {str(key): _json_safe(value) for key, value in meta.items()}
+    warnings: list[str] = []
+    episode_id = episode_id_from(_text(front.get("source")), Path(file).stem)
+    date, date_int = _date(front.get("date"))
+    if front.get("date") not in (None, "") and not date:
+        warnings.append(f"unreadable date {front.get('date')!r}")
+    body = text[match.end() :]
+    line_offset = text[: match.end()].count("\n")
+    segments = split_segments(body, episode_id, line_offset)
+    if not segments:
+        warnings.append("no segments in the body")
+    return Episode(
+        id=episode_id,
+        file=file,
+        title=_text(front.get("title")) or Path(file).stem,
+        date=date,
+        date_int=date_int,
+        speaker=_text(front.get("speaker")),
+        source_url=_text(front.get("source")),
+        category=_text(front.get("category")),
+        summary=_text(front.get("summary")),
+        front_matter=front,
+        segments=segments,
+        warnings=warnings,
+        **{field: _string_list(front.get(key)) for field, key in _LIST_FIELDS.items()},
+    )
+
+
+def episode_id_from(source: str, stem: str) -> str:
+    """The YouTube video id of `source` (watch?v=, youtu.be/, /shorts/), else `stem`."""
+    url = urlparse(source.strip())
+    host = (url.hostname or "").lower()
+    if host.endswith("youtube.com"):
+        video = parse_qs(url.query).get("v", [""])[0]
+        if not video and url.path.startswith(("/shorts/", "/live/", "/embed/")):
+            video = url.path.split("/")[2]
+        if video:
+            return video
+    if host == "youtu.be" and url.path.strip("/"):
+        return url.path.strip("/").split("/")[0]
+    return stem
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    # +1 for the opening '---' line, +1 because YAML marks are 0-based.
+    return f"{problem} (line {mark.line + 2})" if mark else str(problem)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return " ".join(str(value).split())
+
+
+def _string_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [text for item in items if (text := _text(item))]
+
+
+def _date(value: Any) -> tuple[str, int]:
+    text = _text(value)[:10]
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return "", 0
+    return day.isoformat(), day.year * 10000 + day.month * 100 + day.day

@@ -1,0 +1,252 @@
+"""Body → segments: pair each Chinese paragraph with the English block after it.
+
+The archive's HTML is hand-made and often broken (see shared/archive/README.md), so this
+is a line scanner that recognises the pieces of a `<details>` block one by one instead of
+an HTML parser that would need balanced tags.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+
+from assistant.models import Segment
+
+SEGMENTATION_VERSION = 1
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_DETAILS_OPEN = re.compile(r"<details\b[^>]*>?", re.I)
+_DETAILS_CLOSE = re.compile(r"</details\s*>?", re.I)
+# `<summary>View/Hide Original English</summary>`, with its seen variants: a doubled
+# "Original", `</p>` instead of `</summary>`, or a stray Chinese paragraph pasted into the
+# closing tag (`</任何协调…>`), which is captured so it is not lost.
+_SUMMARY = re.compile(
+    r"<summary>\s*View/Hide(?:\s+Original)+\s+English\s*"
+    r"(?:</summary>|</p>|</(?P<stray>[^>]*)>?)?",
+    re.I,
+)
+# `p class="english-text">` sometimes lacks its `<`.
+_EN_OPEN = re.compile(r"<?p\s+class=\"english-text\"\s*>", re.I)
+_P_CLOSE = re.compile(r"</p\s*>", re.I)
+_STRAY_TAGS = re.compile(r"</?(?:p|details|summary|span|div|em|strong|b|i)\b[^>]*>", re.I)
+_BR = re.compile(r"<br\s*/?>", re.I)
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ODD_SPACES = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]")
+_RUNS_OF_SPACES = re.compile(r"[ \t]+")
+_NEEDS_CLEANING = re.compile(r"[<&*\n\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]")
+# Turn labels: `**Joe:** …`, `**Name**: …`, `**主持人 (Bill):**`.
+_LABEL = re.compile(
+    r"^\*\*(?P<a>[^*\n]{1,40}?)\s*[:：]\s*\*\*|^\*\*(?P<b>[^*\n]{1,40}?)\*\*\s*[:：]"
+)
+_TURN_MARK = re.compile(r"^(?:>>|&gt;&gt;)\s*")
+
+
+def clean_text(text: str) -> str:
+    """Plain text from a fragment of archive markup: entities, `<br>`, bold, odd spaces."""
+    if not _NEEDS_CLEANING.search(text):
+        return _RUNS_OF_SPACES.sub(" ", text).strip()
+    text = _BR.sub("\n", text)
+    text = _STRAY_TAGS.sub(" ", text)
+    text = html.unescape(text)
+    text = _BOLD.sub(r"\1", text)
+    text = _ODD_SPACES.sub(" ", text)
+    lines = (_RUNS_OF_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def turn_label(raw: str) -> str | None:
+    """The speaker a raw paragraph opens with, '' for an anonymous `>>` turn, else None."""
+    text = _ODD_SPACES.sub(" ", raw).strip()
+    match = _LABEL.match(text)
+    if match:
+        return (match.group("a") or match.group("b") or "").strip()
+    if _TURN_MARK.match(text):
+        return ""
+    return None
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def is_mostly_cjk(text: str) -> bool:
+    letters = sum(1 for ch in text if ch.isalpha())
+    return bool(letters) and len(_CJK.findall(text)) / letters > 0.3
+
+
+def content_hash(section: str, text_zh: str, text_en: str, turn_speaker: str) -> str:
+    payload = "\x00".join((section, text_zh, text_en, turn_speaker))
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Draft:
+    line: int
+    section: str
+    zh: list[str] = field(default_factory=list)
+    en: list[str] = field(default_factory=list)
+    blocks: int = 0  # `<details>` blocks seen for this paragraph
+
+
+@dataclass
+class _Scanner:
+    episode_id: str
+    line_offset: int
+    drafts: list[_Draft] = field(default_factory=list)
+    section: str = ""
+    in_details: bool = False
+    in_english: bool = False
+    paragraph_open: bool = False  # the last line was Chinese text (no blank line since)
+
+    @property
+    def current(self) -> _Draft | None:
+        return self.drafts[-1] if self.drafts else None
+
+    def start(self, line: int) -> _Draft:
+        draft = _Draft(line=line, section=self.section)
+        self.drafts.append(draft)
+        return draft
+
+    def add_zh(self, text: str, line: int) -> None:
+        cur = self.current
+        if cur is None or cur.blocks or cur.en or not self.paragraph_open:
+            cur = self.start(line)
+        cur.zh.append(text)
+        self.paragraph_open = True
+
+    def add_en(self, text: str, line: int) -> None:
+        cur = self.current
+        if cur is None:
+            cur = self.start(line)
+        cur.en.append(text)
+
+    def open_details(self, line: int) -> None:
+        cur = self.current
+        # A second block with no Chinese since the last one: its English stands alone.
+        if cur is None or cur.blocks:
+            cur = self.start(line)
+        cur.blocks += 1
+        self.in_details = True
+        self.paragraph_open = False
+
+    def scan_line(self, raw: str, line: int) -> None:
+        if not self.in_details and not self.in_english:
+            heading = _HEADING.match(raw.strip())
+            if heading and len(heading.group(1)) >= 2:
+                self.section = clean_text(heading.group(2))
+                self.paragraph_open = False
+                return
+        rest = raw
+        while rest:
+            rest = self._scan_fragment(rest, line)
+
+    def _scan_fragment(self, text: str, line: int) -> str:
+        """Consume the first piece of `text`; return what is left of the line."""
+        if self.in_english:
+            close = _P_CLOSE.search(text)
+            details_close = _DETAILS_CLOSE.search(text)
+            ends = [m.start() for m in (close, details_close) if m]
+            end = min(ends) if ends else len(text)
+            self._english_piece(text[:end], line)
+            if not ends:
+                return ""
+            self.in_english = False
+            return text[close.end() :] if close and close.start() == end else text[end:]
+
+        pieces = [
+            (m.start(), kind, m)
+            for kind, rx in (
+                ("open", _DETAILS_OPEN),
+                ("close", _DETAILS_CLOSE),
+                ("summary", _SUMMARY),
+                ("en", _EN_OPEN),
+            )
+            if (m := rx.search(text))
+        ]
+        if not pieces:
+            self._chinese_piece(text, line)
+            return ""
+        start, kind, match = min(pieces, key=lambda p: p[0])
+        if start:
+            self._chinese_piece(text[:start], line)
+        if kind == "open":
+            self.open_details(line)
+        elif kind == "close":
+            self.in_details = False
+        elif kind == "summary":
+            stray = clean_text(match.group("stray") or "")
+            if stray:
+                # The stray text is the Chinese of this very block: it starts a segment.
+                self.drafts.append(_Draft(line=line, section=self.section, zh=[stray], blocks=1))
+        else:
+            if not self.in_details:
+                # English after an early `</details>` still belongs to the block before.
+                self.in_details = True
+            self.in_english = True
+        return text[match.end() :]
+
+    def _english_piece(self, text: str, line: int) -> None:
+        cleaned = clean_text(text)
+        if cleaned:
+            self.add_en(cleaned, line)
+
+    def _chinese_piece(self, text: str, line: int) -> None:
+        cleaned = clean_text(text)
+        if not cleaned or cleaned == "[BODY_END]":
+            return
+        if self.in_details:
+            if not is_mostly_cjk(cleaned):
+                # Text in a block but outside an english-text paragraph is still English.
+                self.add_en(cleaned, line)
+                return
+            # Chinese inside a block means its `</details>` is missing: the block ended.
+            self.in_details = False
+            self.paragraph_open = False
+        self.add_zh(text.strip(), line)
+
+
+def split_segments(body: str, episode_id: str, line_offset: int = 0) -> list[Segment]:
+    """Segments of an episode body, in document order.
+
+    `line_offset` is the number of file lines before the body, so that `Segment.line`
+    points into the file.
+    """
+    scanner = _Scanner(episode_id=episode_id, line_offset=line_offset)
+    for number, raw in enumerate(body.split("\n"), start=line_offset + 1):
+        if not raw.strip():
+            # A blank line ends a paragraph, and an english-text paragraph left open.
+            scanner.paragraph_open = False
+            scanner.in_english = False
+            continue
+        scanner.scan_line(raw, number)
+
+    segments: list[Segment] = []
+    speaker = ""
+    for draft in scanner.drafts:
+        raw_zh = "\n".join(draft.zh)
+        raw_en = "\n".join(draft.en)
+        text_zh = clean_text(_TURN_MARK.sub("", raw_zh))
+        text_en = clean_text(_TURN_MARK.sub("", raw_en))
+        if not text_zh and not text_en:
+            continue
+        label = turn_label(raw_zh) if raw_zh else None
+        if label is None and raw_en:
+            label = turn_label(html.unescape(raw_en))
+        if label is not None:
+            speaker = label
+        position = len(segments) + 1
+        segments.append(
+            Segment(
+                id=f"{episode_id}:{position}",
+                episode_id=episode_id,
+                position=position,
+                section=draft.section,
+                text_zh=text_zh,
+                text_en=text_en,
+                turn_speaker=speaker,
+                line=draft.line,
+                content_hash=content_hash(draft.section, text_zh, text_en, speaker),
+            )
+        )
+    return segments

