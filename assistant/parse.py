@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from assistant.models import Episode
 from assistant.segment import split_segments
@@ -18,6 +18,9 @@ __all__ = ["ParseError", "episode_id_from", "parse_episode", "read_episode"]
 
 # The same boundary python-frontmatter's YAML handler uses, kept here for the body's line offset.
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?\n)?---\s*(?:\n|\Z)", re.S)
+# python-frontmatter's own loader; called directly because `frontmatter.loads` silently
+# drops front matter that is not a mapping, which we report instead.
+_YAML = YAMLHandler()
 _LIST_FIELDS = {
     "tags": "tags",
     "people": "people",
@@ -63,9 +66,11 @@ def parse_episode(text: str, file: str) -> Episode:
     if not match:
         raise ParseError(file, "no YAML front matter (the file must start with a '---' block)")
     try:
-        meta = frontmatter.loads(text).metadata if match.group(1) else {}
+        meta = _YAML.load(match.group(1)) if match.group(1) else {}
     except yaml.YAMLError as exc:
         raise ParseError(file, f"invalid YAML front matter: {_yaml_reason(exc)}") from exc
+    if meta is None:
+        meta = {}
     if not isinstance(meta, dict):
         raise ParseError(file, "front matter is not a mapping of keys to values")
 

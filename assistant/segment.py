@@ -187,9 +187,8 @@ class _Scanner:
         return text[match.end() :]
 
     def _english_piece(self, text: str, line: int) -> None:
-        cleaned = clean_text(text)
-        if cleaned:
-            self.add_en(cleaned, line)
+        if clean_text(text):
+            self.add_en(text.strip(), line)
 
     def _chinese_piece(self, text: str, line: int) -> None:
         cleaned = clean_text(text)
@@ -198,7 +197,7 @@ class _Scanner:
         if self.in_details:
             if not is_mostly_cjk(cleaned):
                 # Text in a block but outside an english-text paragraph is still English.
-                self.add_en(cleaned, line)
+                self.add_en(text.strip(), line)
                 return
             # Chinese inside a block means its `</details>` is missing: the block ended.
             self.in_details = False

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.embed import E5Embedder, Embedder, Vectors
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_archive"
+SHARED_ARCHIVE = ROOT.parent / "shared" / "archive"
+ASSISTANT = [sys.executable, "-m", "assistant.cli"]
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.passages = 0
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        self.passages += len(texts)
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text: str) -> Vectors:
+        return self.inner.embed_query(text)
+
+
+@pytest.fixture(scope="session")
+def e5() -> E5Embedder:
+    return E5Embedder()
+
+
+@pytest.fixture
+def embedder(e5: E5Embedder) -> CountingEmbedder:
+    return CountingEmbedder(e5)
+
+
+def block(english: str) -> str:
+    return (
+        "<details>\n<summary>View/Hide Original English</summary>\n"
+        f'<p class="english-text">{english}</p>\n</details>\n'
+    )
+
+
+def episode_text(video_id: str, pairs: Sequence[tuple[str, str]], **front: Any) -> str:
+    meta = {
+        "title": f"Episode {video_id}",
+        "date": "2025-10-01",
+        "speaker": "Odd Lots",
+        "source": f"https://www.youtube.com/watch?v={video_id}",
+        "tags": ["markets"],
+        "people": ["Tracy Alloway"],
+        **front,
+    }
+    lines = ["---"]
+    for key, value in meta.items():
+        if isinstance(value, list):
+            lines.append(f"{key}:")
+            lines.extend(f"- {item}" for item in value)
+        else:
+            lines.append(f"{key}: '{value}'")
+    lines += ["---", "", "### 第一节", ""]
+    for zh, en in pairs:
+        lines.append(zh)
+        lines.append("")
+        if en:
+            lines.append(block(en))
+    return "\n".join(lines)
+
+
+def write_episode(
+    folder: Path, video_id: str, pairs: Sequence[tuple[str, str]], **front: Any
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"2025-10-01-{video_id}.md"
+    path.write_text(episode_text(video_id, pairs, **front), encoding="utf-8")
+    return path
+
+
+PAIRS = [
+    ("美联储可能在十二月降息。", "The Fed may cut rates in December."),
+    ("英伟达的财报超出预期。", "Nvidia's earnings beat expectations."),
+    ("迈克尔·伯里做空了人工智能股票。", "Michael Bur is short AI stocks."),
+    ("这是一段只有中文的段落。", ""),
+    ("谢谢收听。", "Thanks for listening."),
+]
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_VECTORSTORE_DIR"] = str(tmp_path / "vectorstore")
+    env["PYTHONPATH"] = str(ROOT)
+    yield env

@@ -1,0 +1,210 @@
+"""The `assistant` command as a user runs it: real processes, real signals, real Chroma."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import chromadb
+import pytest
+from conftest import ASSISTANT, PAIRS, SAMPLE, CountingEmbedder, write_episode
+
+from assistant.index import SegmentStore, segment_record
+from assistant.ingest import discover, parse_files
+
+
+def assistant(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ASSISTANT, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def embedded_count(stdout: str) -> int:
+    match = re.search(r"segments: (\d+) embedded", stdout)
+    assert match, stdout
+    return int(match.group(1))
+
+
+def expected_records(archive: Path) -> dict[str, str]:
+    episodes, failures = parse_files(discover([archive]), 10_000_000)
+    assert not failures
+    return {s.id: segment_record(e, s).record_hash for e in episodes for s in e.segments}
+
+
+def stored_records(vectorstore: Path, embedder: CountingEmbedder) -> dict[str, str]:
+    store = SegmentStore(chromadb.PersistentClient(path=str(vectorstore)), embedder)
+    found = store.segments.get(include=["metadatas"])
+    assert len(found["ids"]) == len(set(found["ids"]))
+    return {sid: m["record_hash"] for sid, m in zip(found["ids"], found["metadatas"], strict=True)}
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    folder = tmp_path / "archive"
+    write_episode(folder, "vid1", PAIRS)
+    write_episode(folder, "vid2", PAIRS[:3], speaker="Amit Kukreja", date="2024-05-06")
+    shutil.copy(SAMPLE / "2025-11-24-49u9cMwrKao.md", folder)
+    (folder / "README.md").write_text("# not an episode\n")
+    return folder
+
+
+def test_dry_run_validates_without_writing(
+    tmp_path: Path, archive: Path, cli_env: dict[str, str]
+) -> None:
+    (archive / "broken.md").write_text("---\ntitle: [oops\n---\n")
+    result = assistant(cli_env, "ingest", "--dry-run", str(archive))
+
+    assert result.returncode == 1
+    assert re.search(r"FAIL .*broken\.md: invalid YAML front matter", result.stderr)
+    assert "4 files: 3 ok, 1 failed; 58 segments" in result.stdout.replace("\n", " ")
+    assert not (tmp_path / "vectorstore").exists()
+
+
+def test_ingest_reports_then_reingest_is_unchanged_and_stats_agree(
+    archive: Path, cli_env: dict[str, str]
+) -> None:
+    first = assistant(cli_env, "ingest", str(archive))
+    assert first.returncode == 0, first.stderr
+    assert "episodes: 3 added, 0 updated, 0 unchanged, 0 failed" in first.stdout
+    assert embedded_count(first.stdout) == 58
+    assert re.search(r"\[3/3\] added 49u9cMwrKao: 50 embedded", first.stderr)
+
+    second = assistant(cli_env, "ingest", str(archive))
+    assert second.returncode == 0
+    assert "0 added, 0 updated, 3 unchanged" in second.stdout
+    assert embedded_count(second.stdout) == 0
+
+    stats = json.loads(assistant(cli_env, "stats", "--json").stdout)
+    assert (stats["episodes"], stats["segments"]) == (3, 58)
+    assert stats["by_speaker"]["Amit Kukreja"] == {"episodes": 2, "segments": 53}
+    assert stats["by_year"]["2024"] == {"episodes": 1, "segments": 3}
+
+
+def test_exit_status_says_whether_a_file_failed(archive: Path, cli_env: dict[str, str]) -> None:
+    (archive / "binary.md").write_bytes(b"\x00\x01\x02")
+    result = assistant(cli_env, "ingest", str(archive))
+    assert result.returncode == 1
+    assert "binary.md: binary file" in result.stderr
+    assert "3 added, 0 updated, 0 unchanged, 1 failed" in result.stdout
+    missing = assistant(cli_env, "ingest", str(archive / "nope.md"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def _start_and_wait(env: dict[str, str], archive: Path) -> subprocess.Popen[str]:
+    env = {**env, "ASSISTANT_EMBED_BATCH_SIZE": "4"}
+    proc = subprocess.Popen(
+        [*ASSISTANT, "ingest", str(archive)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert line.startswith("ingesting"), line
+    return proc
+
+
+@pytest.mark.parametrize("delay", [0.3, 2.0, 5.0])
+def test_a_sigkilled_ingest_is_completed_by_a_rerun(
+    tmp_path: Path,
+    archive: Path,
+    cli_env: dict[str, str],
+    embedder: CountingEmbedder,
+    delay: float,
+) -> None:
+    proc = _start_and_wait(cli_env, archive)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    rerun = assistant(cli_env, "ingest", str(archive))
+    assert rerun.returncode == 0, rerun.stderr
+    if delay >= 2.0:
+        assert embedded_count(rerun.stdout) < 58  # resumed, not redone
+
+    assert stored_records(tmp_path / "vectorstore", embedder) == expected_records(archive)
+    again = assistant(cli_env, "ingest", str(archive))
+    assert "3 unchanged" in again.stdout and embedded_count(again.stdout) == 0
+
+
+def test_ctrl_c_stops_cleanly_and_a_rerun_completes(
+    tmp_path: Path, archive: Path, cli_env: dict[str, str], embedder: CountingEmbedder
+) -> None:
+    proc = _start_and_wait(cli_env, archive)
+    assert proc.stderr is not None
+    assert proc.stderr.readline().startswith("[1/3]")
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted: rerun to complete" in stdout
+
+    rerun = assistant(cli_env, "ingest", str(archive))
+    assert rerun.returncode == 0
+    assert stored_records(tmp_path / "vectorstore", embedder) == expected_records(archive)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[str]:
+    chroma = shutil.which("chroma") or str(Path(ASSISTANT[0]).parent / "chroma")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            chroma,
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1):
+                break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("chroma run did not start")
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_server_mode_uses_the_same_code_path(
+    tmp_path: Path, archive: Path, cli_env: dict[str, str], chroma_server: str
+) -> None:
+    env = {**cli_env, "ASSISTANT_CHROMA_URL": chroma_server}
+    (archive / "2025-11-24-49u9cMwrKao.md").unlink()
+    first = assistant(env, "ingest", str(archive))
+    assert first.returncode == 0, first.stderr
+    assert "2 added" in first.stdout and embedded_count(first.stdout) == 8
+    second = assistant(env, "ingest", str(archive))
+    assert "2 unchanged" in second.stdout and embedded_count(second.stdout) == 0
+    stats = json.loads(assistant(env, "stats", "--json").stdout)
+    assert (stats["episodes"], stats["segments"]) == (2, 8)
+    assert not (tmp_path / "vectorstore").exists()  # nothing went to the embedded store

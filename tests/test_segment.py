@@ -1,0 +1,190 @@
+"""Every body quirk listed in shared/archive/README.md, on small hand-written fixtures."""
+
+from __future__ import annotations
+
+from assistant.segment import clean_text, split_segments, turn_label
+
+
+def block(english: str, summary: str = "View/Hide Original English</summary>") -> str:
+    return f'<details>\n<summary>{summary}\n<p class="english-text">{english}</p>\n</details>\n'
+
+
+def test_pairs_each_chinese_paragraph_with_the_english_after_it() -> None:
+    body = f"### 开场\n\n大家好。\n\n{block('Hello everybody.')}\n今天很好。\n\n{block('Today is good.')}"
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [
+        ("大家好。", "Hello everybody."),
+        ("今天很好。", "Today is good."),
+    ]
+    assert [s.id for s in segs] == ["ep:1", "ep:2"]
+    assert [s.position for s in segs] == [1, 2]
+    assert {s.section for s in segs} == {"开场"}
+
+
+def test_section_headings_of_levels_two_to_four() -> None:
+    body = "## 甲\n\n一。\n\n#### 乙\n\n二。\n\n### **丙**\n\n三。\n\n# 不是标题\n"
+    segs = split_segments(body, "ep")
+    assert [(s.section, s.text_zh) for s in segs] == [
+        ("甲", "一。"),
+        ("乙", "二。"),
+        ("丙", "三。"),
+        ("丙", "# 不是标题"),
+    ]
+
+
+def test_source_line_numbers_point_into_the_file() -> None:
+    body = "\n大家好。\n\n" + block("Hello.") + "\n再见。\n"
+    segs = split_segments(body, "ep", line_offset=10)
+    assert [s.line for s in segs] == [12, 19]
+
+
+def test_doubled_original_in_summary() -> None:
+    body = "你好。\n" + block("Hi.", "View/Hide Original Original English</summary>")
+    assert [(s.text_zh, s.text_en) for s in split_segments(body, "ep")] == [("你好。", "Hi.")]
+
+
+def test_summary_closed_by_p_with_no_english_then_stray_p_and_extra_close() -> None:
+    body = (
+        "第一段。\n<details>\n<summary>View/Hide Original English</p>\n</details>\n<p>\n"
+        "</details>\n\n第二段。\n\n" + block("Second.")
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [("第一段。", ""), ("第二段。", "Second.")]
+
+
+def test_english_after_an_early_details_close_still_belongs_to_its_block() -> None:
+    body = (
+        "课程。\n<details>\n<summary>View/Hide Original English</p>\n</details>\n"
+        '<p class="english-text">Courses.</p>\n</details>\n\n下一段。\n'
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [("课程。", "Courses."), ("下一段。", "")]
+
+
+def test_broken_tags_missing_angle_brackets() -> None:
+    body = (
+        "一。\n\n<details>\n<summary>View/Hide Original English</summary>\n"
+        'p class="english-text">One.</p>\n</details\n\n二。\n\n' + block("Two.")
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [("一。", "One."), ("二。", "Two.")]
+
+
+def test_missing_details_close_does_not_swallow_the_next_chinese_paragraph() -> None:
+    body = (
+        "一。\n\n<details>\n<summary>View/Hide Original English</summary>\n"
+        '<p class="english-text">One.</p>\n\n二。\n\n' + block("Two.")
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [("一。", "One."), ("二。", "Two.")]
+
+
+def test_several_english_paragraphs_in_one_block_are_joined() -> None:
+    body = (
+        "对话。\n\n<details>\n<summary>View/Hide Original English</summary>\n"
+        '<p class="english-text">&gt;&gt; So we have Rust.</p>\n'
+        '<p class="english-text">&gt;&gt; Oh, we do.</p>\n</details>\n'
+    )
+    (seg,) = split_segments(body, "ep")
+    assert seg.text_en == "So we have Rust.\n>> Oh, we do."
+
+
+def test_empty_english_block_gives_a_chinese_only_segment() -> None:
+    body = "只有中文。\n\n" + block("   ") + "\n下一段。\n\n" + block("Next.")
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [("只有中文。", ""), ("下一段。", "Next.")]
+
+
+def test_chinese_paragraphs_without_english_and_chinese_only_sections() -> None:
+    body = "### 中文小节\n\n第一段。\n\n第二段，\n同一段的第二行。\n\n### 双语\n\n三。\n\n" + block(
+        "Three."
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.section, s.text_zh, s.text_en) for s in segs] == [
+        ("中文小节", "第一段。", ""),
+        ("中文小节", "第二段，\n同一段的第二行。", ""),
+        ("双语", "三。", "Three."),
+    ]
+
+
+def test_whole_chinese_only_body() -> None:
+    segs = split_segments("### 一\n\n甲。\n\n乙。\n", "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [("甲。", ""), ("乙。", "")]
+
+
+def test_second_block_with_no_chinese_before_it_stands_alone() -> None:
+    body = "一。\n\n" + block("One.") + "\n" + block("Orphan English.")
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [("一。", "One."), ("", "Orphan English.")]
+
+
+def test_chinese_pasted_into_the_summary_tag_is_kept_as_its_own_segment() -> None:
+    body = (
+        "**Matt:** 有组织的回应吗？\n\n<details>\n"
+        "<summary>View/Hide Original English</任何协调一致的回应都会公开。>\n"
+        '<p class="english-text">Any concerted response will be public.</p>\n</details>\n'
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [
+        ("Matt: 有组织的回应吗？", ""),
+        ("任何协调一致的回应都会公开。", "Any concerted response will be public."),
+    ]
+
+
+def test_one_line_details_block_and_body_end_marker() -> None:
+    body = (
+        "最后。\n\n<details> <summary>View/Hide Original English</summary> "
+        '<p class="english-text">Last tip.</p> </details> [BODY_END]'
+    )
+    assert [(s.text_zh, s.text_en) for s in split_segments(body, "ep")] == [("最后。", "Last tip.")]
+
+
+def test_html_entities_br_and_bold_inside_english() -> None:
+    body = "问答。\n\n" + block(
+        "Are we in a bubble?<br><br>>> I do not believe we&#39;re in a **bubble** &amp; more."
+    )
+    (seg,) = split_segments(body, "ep")
+    assert seg.text_en == "Are we in a bubble?\n>> I do not believe we're in a bubble & more."
+
+
+def test_glossary_bold_and_odd_spaces_in_chinese() -> None:
+    body = "\u3000**标普500指数**（S&P 500: 指数）\u00a0上涨\u2009了。\n\n" + block("S&amp;P up.")
+    (seg,) = split_segments(body, "ep")
+    assert seg.text_zh == "标普500指数（S&P 500: 指数） 上涨 了。"
+    assert seg.text_en == "S&P up."
+
+
+def test_turn_labels_set_the_turn_speaker_and_carry_over() -> None:
+    body = (
+        "**Joe:** 你好。\n\n" + block("Hi.") + "\n继续说。\n\n" + block("Go on.") + "\n"
+        "**Tracy Alloway**: 谢谢。\n\n" + block("Thanks.") + "\n"
+        "**主持人 (Bill):** 欢迎。\n\n" + block("Welcome.") + "\n"
+        ">> 下一位。\n\n" + block("Next.")
+    )
+    segs = split_segments(body, "ep")
+    assert [s.turn_speaker for s in segs] == ["Joe", "Joe", "Tracy Alloway", "主持人 (Bill)", ""]
+    assert segs[0].text_zh == "Joe: 你好。"
+    assert segs[-1].text_zh == "下一位。"
+
+
+def test_turn_label_on_the_english_side_when_the_chinese_has_none() -> None:
+    body = "你好。\n\n" + block("**Ian:** Hello.")
+    (seg,) = split_segments(body, "ep")
+    assert seg.turn_speaker == "Ian"
+    assert seg.text_en == "Ian: Hello."
+
+
+def test_content_hash_changes_with_text_and_only_with_text() -> None:
+    one = split_segments("甲。\n\n" + block("A."), "ep")[0]
+    same = split_segments("\n甲。\n\n\n" + block("A."), "other")[0]
+    changed = split_segments("甲。\n\n" + block("A!"), "ep")[0]
+    assert one.content_hash == same.content_hash
+    assert one.content_hash != changed.content_hash
+
+
+def test_clean_text_and_turn_label_helpers() -> None:
+    assert clean_text("a  <br/> b &lt;script&gt;") == "a\nb <script>"
+    assert clean_text("<script>alert(1)</script>") == "<script>alert(1)</script>"
+    assert turn_label("**Dennis Yang**：好") == "Dennis Yang"
+    assert turn_label("&gt;&gt; yes") == ""
+    assert turn_label("plain") is None
