@@ -10,7 +10,10 @@ def block(english: str, summary: str = "View/Hide Original English</summary>") -
 
 
 def test_pairs_each_chinese_paragraph_with_the_english_after_it() -> None:
-    body = f"### 开场\n\n大家好。\n\n{block('Hello everybody.')}\n今天很好。\n\n{block('Today is good.')}"
+    body = (
+        f"### 开场\n\n大家好。\n\n{block('Hello everybody.')}\n"
+        f"今天很好。\n\n{block('Today is good.')}"
+    )
     segs = split_segments(body, "ep")
     assert [(s.text_zh, s.text_en) for s in segs] == [
         ("大家好。", "Hello everybody."),
