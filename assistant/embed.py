@@ -92,7 +92,18 @@ class USEEmbedder:
 class OpenAIEmbedder:
     """Any OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, vLLM, Ollama, llama.cpp…)."""
 
-    def __init__(self, model: str, base_url: str = "", api_key: str = "", client: Any = None):
+    def __init__(
+        self,
+        model: str,
+        base_url: str = "",
+        api_key: str = "",
+        *,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+        client: Any = None,
+    ) -> None:
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
         if client is None:
             from openai import OpenAI
 
@@ -102,14 +113,17 @@ class OpenAIEmbedder:
         self.name = "openai-" + model
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        response = self._client.embeddings.create(model=self.model, input=list(texts))
-        rows = sorted(response.data, key=lambda item: item.index)
-        return _normalise(_floats([row.embedding for row in rows]))
+        return self._embed([self.passage_prefix + t for t in texts])
 
     def embed_query(self, text: str) -> Vectors:
-        return _floats(self.embed_passages([text])[0])
+        return _floats(self._embed([self.query_prefix + text])[0])
+
+    def _embed(self, texts: list[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        response = self._client.embeddings.create(model=self.model, input=texts)
+        rows = sorted(response.data, key=lambda item: item.index)
+        return _normalise(_floats([row.embedding for row in rows]))
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -120,6 +134,8 @@ def make_embedder(settings: Settings) -> Embedder:
             settings.embedding_model,
             settings.embedding_base_url,
             settings.embedding_api_key.get_secret_value(),
+            query_prefix=settings.embedding_query_prefix,
+            passage_prefix=settings.embedding_passage_prefix,
         )
     return E5Embedder()
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.embed import Embedder, Vectors, collection_name, passage_text
@@ -153,7 +154,7 @@ class SegmentStore:
                 ids=[r.id for r in records],
                 documents=[r.document for r in records],
                 metadatas=[r.metadata for r in records],
-                embeddings=[list(map(float, v)) for v in vectors],
+                embeddings=np.asarray(vectors, dtype=np.float32),
             )
 
     def delete(self, ids: Sequence[str]) -> None:

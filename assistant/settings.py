@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     embedding_api_key: SecretStr = Field(
         default=SecretStr(""), description="API key for the embeddings endpoint."
     )
+    embedding_query_prefix: str = Field(
+        default="",
+        description="Prepended to queries for the OpenAI-compatible endpoint; e5-family "
+        "models served raw (vLLM, llama.cpp) want 'query: '.",
+    )
+    embedding_passage_prefix: str = Field(
+        default="",
+        description="Prepended to passages for the OpenAI-compatible endpoint; 'passage: ' "
+        "for e5-family models.",
+    )
     embed_batch_size: int = Field(
         default=32, ge=1, le=2048, description="Segments embedded (and written) per batch."
     )

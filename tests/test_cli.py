@@ -6,7 +6,6 @@ import json
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import chromadb
 import pytest
-from conftest import ASSISTANT, PAIRS, SAMPLE, CountingEmbedder, write_episode
+from conftest import ASSISTANT, PAIRS, SAMPLE, CountingEmbedder, free_port, write_episode
 
 from assistant.index import SegmentStore, segment_record
 from assistant.ingest import discover, parse_files
@@ -155,16 +154,10 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_completes(
     assert stored_records(tmp_path / "vectorstore", embedder) == expected_records(archive)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[str]:
     chroma = shutil.which("chroma") or str(Path(ASSISTANT[0]).parent / "chroma")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             chroma,
