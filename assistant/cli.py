@@ -6,7 +6,7 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,7 +22,11 @@ from rich.progress import (
 from rich.table import Table
 
 from assistant.ingest import FileResult, IngestReport, discover, ingest, parse_files
+from assistant.models import Filters
 from assistant.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
 
 app = typer.Typer(
     help="Bilingual research assistant over an archive of episode transcripts.",
@@ -131,10 +135,13 @@ def ingest_command(
     if dry_run:
         raise typer.Exit(_dry_run(paths, settings) or int(bool(missing)))
 
+    from assistant.archive import lexical_path
     from assistant.embed import make_embedder
     from assistant.index import open_store
+    from assistant.lexical import LexicalStore
 
     store = open_store(settings, make_embedder(settings))
+    lexical = LexicalStore(lexical_path(settings, store.name))
     progress = _RichProgress(err) if err.is_terminal else _LineProgress(err)
     with progress:
         report = ingest(
@@ -144,6 +151,7 @@ def ingest_command(
             batch_size=settings.embed_batch_size,
             prune=prune,
             progress=progress,
+            lexical=lexical,
         )
     _print_report(report, store.name, store.count())
     if report.interrupted:
@@ -238,6 +246,156 @@ def stats(
         for key, (count, segments) in sorted(rows.items(), key=lambda kv: (-kv[1][1], kv[0])):
             table.add_row(key, str(count), str(segments))
         out.print(table)
+
+
+Speaker = Annotated[str | None, typer.Option("--speaker", help="Episode speaker (channel).")]
+TurnSpeaker = Annotated[str | None, typer.Option("--turn-speaker", help="Who speaks.")]
+Since = Annotated[str | None, typer.Option("--since", help="From this date (YYYY-MM-DD).")]
+Until = Annotated[str | None, typer.Option("--until", help="Up to this date (YYYY-MM-DD).")]
+Person = Annotated[str | None, typer.Option("--person", help="A person in the front matter.")]
+Company = Annotated[str | None, typer.Option("--company", help="A company in the front matter.")]
+Tag = Annotated[str | None, typer.Option("--tag", help="A front-matter tag.")]
+EpisodeOpt = Annotated[str | None, typer.Option("--episode", help="An episode id.")]
+K = Annotated[int, typer.Option("--k", min=1, max=50, help="How many passages.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _filters(**values: str | None) -> Filters:
+    return Filters(
+        speaker=values["speaker"],
+        turn_speaker=values["turn_speaker"],
+        date_from=values["since"],
+        date_to=values["until"],
+        person=values["person"],
+        company=values["company"],
+        tag=values["tag"],
+        episode=values["episode"],
+    )
+
+
+def _assistant() -> Assistant:
+    from assistant.archive import Archive
+    from assistant.llm import make_chat_model
+    from assistant.service import Assistant
+
+    settings = get_settings()
+    return Assistant(Archive(settings), make_chat_model(settings))
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in Chinese or English.")],
+    k: K = 8,
+    speaker: Speaker = None,
+    turn_speaker: TurnSpeaker = None,
+    since: Since = None,
+    until: Until = None,
+    person: Person = None,
+    company: Company = None,
+    tag: Tag = None,
+    episode: EpisodeOpt = None,
+    as_json: AsJson = False,
+) -> None:
+    """The passages that best match QUERY (hybrid dense + BM25 search)."""
+    filters = _filters(
+        speaker=speaker,
+        turn_speaker=turn_speaker,
+        since=since,
+        until=until,
+        person=person,
+        company=company,
+        tag=tag,
+        episode=episode,
+    )
+    results = _assistant().search(query, k, filters)
+    if as_json:
+        payload = {"results": [p.model_dump() for p in results]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    if not results:
+        out.print("no passages match")
+    for n, p in enumerate(results, start=1):
+        who = f" · {p.turn_speaker}" if p.turn_speaker else ""
+        out.print(f"[bold][{n}] {p.title}[/] · {p.date} · {p.speaker}{who} · {p.section}")
+        if p.text_zh:
+            out.print(f"    {_shorten(p.text_zh, 160)}")
+        if p.text_en:
+            out.print(f"    [dim]{_shorten(p.text_en, 200)}[/]")
+        out.print(f"    {p.url}  {p.source_url}", style="cyan")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question in Chinese or English.")],
+    k: K = 8,
+    speaker: Speaker = None,
+    turn_speaker: TurnSpeaker = None,
+    since: Since = None,
+    until: Until = None,
+    person: Person = None,
+    company: Company = None,
+    tag: Tag = None,
+    episode: EpisodeOpt = None,
+    as_json: AsJson = False,
+) -> None:
+    """Answer QUESTION from the archive, in its language, with cited paragraphs."""
+    filters = _filters(
+        speaker=speaker,
+        turn_speaker=turn_speaker,
+        since=since,
+        until=until,
+        person=person,
+        company=company,
+        tag=tag,
+        episode=episode,
+    )
+    answer = _assistant().ask(question, k, filters)
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+        return
+    out.print(answer.answer)
+    for c in answer.citations:
+        out.print(f"[{c.n}] {c.url}  {c.source_url}", style="cyan")
+
+
+@app.command("eval")
+def eval_command(
+    questions: Annotated[Path, typer.Argument(help="Golden questions, one JSON object a line.")],
+    k: K = 5,
+    as_json: AsJson = False,
+) -> None:
+    """Retrieval and answer metrics over a golden set (recall@k, MRR, abstention…)."""
+    from assistant.evaluate import evaluate, load_questions, report_json
+
+    helper = _assistant()
+    report = evaluate(
+        load_questions(questions),
+        lambda q, n, f: helper.search(q, n, f),
+        lambda q, n, f: helper.ask(q, n, f),
+        k=k,
+    )
+    if as_json:
+        print(report_json(report))
+        return
+    out.print(
+        f"{report.questions} questions, k={report.k}: recall@k {report.recall_at_k:.3f}, "
+        f"MRR {report.mrr:.3f}, answer terms {report.answer_term_hit_rate:.3f}, "
+        f"language {report.answer_lang_match:.3f}, abstained on unanswerable "
+        f"{report.abstention_unanswerable:.3f} and on answerable {report.abstention_answerable:.3f}"
+    )
+    for kind, row in report.by_kind.items():
+        recall, abstained = row["recall_at_k"], row["abstained"]
+        out.print(
+            f"  {kind:13} n={row['n']:<4.0f} recall@k {recall:.3f}  abstained {abstained:.3f}"
+        )
+    for failure in report.failures:
+        problems = "; ".join(failure.problems)
+        out.print(f"  FAIL {failure.id} ({failure.kind}, rank {failure.rank}): {problems}")
+
+
+def _shorten(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 @app.command()

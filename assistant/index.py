@@ -161,7 +161,7 @@ class SegmentStore:
         for chunk in _chunks(ids):
             self.segments.delete(ids=list(chunk))
 
-    def put_episode(self, episode: Episode, digest: str) -> None:
+    def put_episode(self, episode: Episode, digest: str) -> Metadata:
         metadata: Metadata = {
             "file": episode.file,
             "title": episode.title,
@@ -180,6 +180,7 @@ class SegmentStore:
         self.episodes.upsert(
             ids=[episode.id], embeddings=[_NO_VECTOR], metadatas=[metadata], documents=[document]
         )
+        return metadata
 
     def delete_episode(self, episode_id: str) -> int:
         """Remove an episode and all its segments; returns the number of segments removed."""

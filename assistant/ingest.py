@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 from assistant.embed import Vectors
 from assistant.index import Record, SegmentStore, episode_hash, segment_record
+from assistant.lexical import LexicalStore, sync_episode, sync_lexical
 from assistant.models import Episode
 from assistant.parse import ParseError, read_episode
 
@@ -189,7 +190,9 @@ def ingest(
     batch_size: int = 32,
     prune: bool = False,
     progress: Progress | None = None,
+    lexical: LexicalStore | None = None,
 ) -> IngestReport:
+    """Index `paths` into `store` (and keep `lexical` in step with it)."""
     started = time.perf_counter()
     progress = progress or _NoProgress()
     report = IngestReport()
@@ -210,12 +213,14 @@ def ingest(
     progress.start(len(work), sum(len(w.to_embed) for w in work))
     try:
         for item in work:
-            result = _apply(item, store, batch_size, progress)
+            result = _apply(item, store, batch_size, progress, lexical)
             report.results.append(result)
             progress.episode_done(result)
         if prune:
             seen = {e.id for e in episodes} | {r.episode_id for r in failures}
             report.results.extend(_prune(manifest, seen, store))
+        if lexical is not None:
+            sync_lexical(store, lexical)
     except KeyboardInterrupt:
         report.interrupted = True
     report.seconds = time.perf_counter() - started
@@ -223,7 +228,11 @@ def ingest(
 
 
 def _apply(
-    work: EpisodeWork, store: SegmentStore, batch_size: int, progress: Progress
+    work: EpisodeWork,
+    store: SegmentStore,
+    batch_size: int,
+    progress: Progress,
+    lexical: LexicalStore | None,
 ) -> FileResult:
     result = FileResult(
         work.episode.file,
@@ -246,7 +255,9 @@ def _apply(
         progress.segments_done(len(batch))
     store.delete(work.to_delete)
     result.deleted = len(work.to_delete)
-    store.put_episode(work.episode, work.digest)
+    entry = store.put_episode(work.episode, work.digest)
+    if lexical is not None:
+        sync_episode(store, lexical, work.episode.id, dict(entry))
     return result
 
 

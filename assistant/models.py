@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -43,4 +43,53 @@ class Episode(BaseModel):
     segments: list[Segment] = Field(default_factory=list)
     warnings: list[str] = Field(
         default_factory=list, description="Problems that did not stop parsing."
+    )
+
+
+class Filters(BaseModel):
+    """Narrow a search. Every field is optional; set fields combine with AND."""
+
+    speaker: str | None = Field(default=None, description="Episode speaker (channel or host).")
+    turn_speaker: str | None = Field(default=None, description="Who speaks in the paragraph.")
+    date_from: str | None = Field(default=None, description="Earliest date, ISO (inclusive).")
+    date_to: str | None = Field(default=None, description="Latest date, ISO (inclusive).")
+    person: str | None = Field(default=None, description="A name from front-matter `people`.")
+    company: str | None = Field(default=None, description="From front-matter `companies_orgs`.")
+    tag: str | None = Field(default=None, description="From front-matter `tags`.")
+    episode: str | None = Field(default=None, description="An episode id.")
+
+    def is_empty(self) -> bool:
+        return not any(self.model_dump().values())
+
+
+class Passage(BaseModel):
+    """One retrieved segment, as every client sees it."""
+
+    id: str
+    episode_id: str
+    title: str
+    date: str
+    speaker: str = Field(description="The episode's speaker (channel or host).")
+    turn_speaker: str = ""
+    section: str = ""
+    position: int
+    text_zh: str = ""
+    text_en: str = ""
+    source_url: str = ""
+    url: str = Field(description="Permalink to the paragraph in the web reader.")
+    score: float = 0.0
+
+
+class Citation(Passage):
+    n: int = Field(description="The marker number `[n]` in the answer text.")
+
+
+class Answer(BaseModel):
+    answer: str
+    lang: Literal["zh", "en"]
+    citations: list[Citation] = Field(default_factory=list)
+    grounded: bool = Field(description="Every claim carries a valid citation.")
+    mode: Literal["extractive", "llm"]
+    unsupported: list[str] = Field(
+        default_factory=list, description="Sentences of an LLM answer that cite no source."
     )

@@ -154,6 +154,9 @@ class _Scanner:
             self.in_english = False
             return text[close.end() :] if close and close.start() == end else text[end:]
 
+        if "<" not in text and "english-text" not in text:
+            self._chinese_piece(text, line)  # the common case: a line with no markup
+            return ""
         pieces = [
             (m.start(), kind, m)
             for kind, rx in (

@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(
         default=32, ge=1, le=2048, description="Segments embedded (and written) per batch."
     )
+    llm_base_url: str = Field(
+        default="",
+        description="Base URL (…/v1) of an OpenAI-compatible chat server (OpenAI, vLLM, "
+        "Ollama, llama.cpp). Empty, or no llm_model: answers are extractive, no LLM.",
+    )
+    llm_model: str = Field(default="", description="Chat model name on that server.")
+    llm_api_key: SecretStr = Field(
+        default=SecretStr("unused"), description="API key for the chat server."
+    )
+    llm_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    llm_max_tokens: int = Field(default=400, ge=16, description="Longest answer, in tokens.")
+    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the LLM.")
     max_file_bytes: int = Field(
         default=5_000_000, ge=1, description="Archive files larger than this are rejected."
     )

@@ -1,0 +1,131 @@
+"""Answers without an LLM: the most relevant sentences of the top passages, quoted in the
+question's language, each followed by its citation marker; or a plain abstention.
+
+Everything here is pure: passages and token statistics in, an `Answer` out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assistant.citations import split_sentences
+from assistant.language import Lang
+from assistant.lexical import tokenize
+from assistant.models import Answer, Citation, Passage
+
+__all__ = [
+    "ABSTAIN_BELOW",
+    "abstention",
+    "citations_for",
+    "compose_extractive",
+    "evidence_score",
+    "quote_side",
+    "select_sentences",
+]
+
+# Calibrated on benchmarks/golden/archive.jsonl (see BENCHMARKS.md): the share of the
+# question's information (idf-weighted terms) that the best passage contains.
+ABSTAIN_BELOW = 0.5
+# Passages quoted at most, and sentences per passage (the best passage may give two).
+MAX_PASSAGES = 3
+
+Idf = Callable[[str], float]
+
+_ABSTAIN = {
+    "en": "The archive does not cover this: no passage answers the question.",
+    "zh": "档案中没有能回答这个问题的内容。",
+}
+_INTRO = {"en": "From the archive:", "zh": "档案中的相关内容："}
+_SOURCES = {"en": "Sources:", "zh": "来源："}
+_ONLY = {"en": "(Chinese only)", "zh": "（仅有英文）"}
+
+
+def quote_side(passage: Passage, lang: Lang) -> tuple[str, bool]:
+    """The text to quote for a question in `lang`, and whether it is the other language."""
+    own, other = (
+        (passage.text_zh, passage.text_en) if lang == "zh" else (passage.text_en, passage.text_zh)
+    )
+    return (own, False) if own else (other, True)
+
+
+def evidence_score(question: str, passages: Sequence[Passage], idf: Idf) -> float:
+    """How much of the question the best passage covers: Σ idf of question terms found in
+    it / Σ idf of all question terms. Terms the archive never uses weigh the most, so a
+    question about something absent ('Warren Buffett') scores low."""
+    terms = set(tokenize(question))
+    if not terms or not passages:
+        return 0.0
+    total = sum(idf(t) for t in terms)
+    best = 0.0
+    for passage in passages[:MAX_PASSAGES]:
+        found = set(tokenize(f"{passage.text_zh}\n{passage.text_en}\n{passage.section}"))
+        best = max(best, sum(idf(t) for t in terms & found) / total)
+    return best
+
+
+@dataclass(frozen=True)
+class Quote:
+    passage: Passage
+    text: str
+    other_language: bool
+
+
+def select_sentences(
+    question: str, passages: Sequence[Passage], lang: Lang, idf: Idf
+) -> list[Quote]:
+    """The best sentence of each of the top passages (two from the first), in rank order."""
+    terms = set(tokenize(question))
+    quotes: list[Quote] = []
+    for rank, passage in enumerate(passages[:MAX_PASSAGES]):
+        text, other = quote_side(passage, lang)
+        sentences = split_sentences(text)
+        if not sentences:
+            continue
+        scored = sorted(
+            range(len(sentences)),
+            key=lambda i: (-sum(idf(t) for t in terms & set(tokenize(sentences[i]))), i),
+        )
+        picked = sorted(scored[: 2 if rank == 0 else 1])
+        quotes.append(Quote(passage, " ".join(sentences[i] for i in picked), other))
+    return quotes
+
+
+def citations_for(passages: Sequence[Passage]) -> list[Citation]:
+    return [Citation(n=n, **p.model_dump()) for n, p in enumerate(passages, start=1)]
+
+
+def abstention(lang: Lang) -> Answer:
+    return Answer(answer=_ABSTAIN[lang], lang=lang, citations=[], grounded=False, mode="extractive")
+
+
+def compose_extractive(question: str, lang: Lang, passages: Sequence[Passage], idf: Idf) -> Answer:
+    if not passages or evidence_score(question, passages, idf) < ABSTAIN_BELOW:
+        return abstention(lang)
+    quotes = select_sentences(question, passages, lang, idf)
+    cited = [q.passage for q in quotes]
+    lines = [_INTRO[lang], ""]
+    for n, q in enumerate(quotes, start=1):
+        speaker = f"{q.passage.turn_speaker}: " if q.passage.turn_speaker else ""
+        note = f" {_ONLY[lang]}" if q.other_language else ""
+        lines.append(f"- {speaker}{q.text}{note} [{n}]")
+    lines += ["", _SOURCES[lang]]
+    for n, passage in enumerate(cited, start=1):
+        lines.append(f"[{n}] {_source_line(passage, lang)}")
+    return Answer(
+        answer="\n".join(lines),
+        lang=lang,
+        citations=citations_for(cited),
+        grounded=True,
+        mode="extractive",
+    )
+
+
+def _source_line(passage: Passage, lang: Lang) -> str:
+    where = " · ".join(x for x in (passage.speaker, passage.date) if x)
+    section = f" › {passage.section}" if passage.section else ""
+    return (
+        f"{passage.title}{section} ({where})"
+        if lang == "en"
+        else f"{passage.title}{section}（{where}）"
+    )

@@ -1,0 +1,43 @@
+"""The opened archive: the Chroma store, our lexical store, and a retriever over both.
+
+Every entry point (CLI, HTTP API, Slack, MCP) opens one of these from the settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from assistant.embed import Embedder, make_embedder
+from assistant.index import SegmentStore, open_client
+from assistant.lexical import LexicalStore, sync_lexical
+from assistant.retrieve import LexicalIndex, Retriever
+from assistant.settings import Settings
+
+__all__ = ["Archive", "lexical_path"]
+
+
+def lexical_path(settings: Settings, collection: str) -> Path:
+    return settings.vectorstore_dir / f"{collection}.lexical.sqlite"
+
+
+class Archive:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, client: Any = None
+    ) -> None:
+        self.settings = settings
+        self.store = SegmentStore(
+            client if client is not None else open_client(settings),
+            embedder or make_embedder(settings),
+            settings.collection_prefix,
+        )
+        self.lexical_store = LexicalStore(lexical_path(settings, self.store.name))
+        sync_lexical(self.store, self.lexical_store)
+        self.retriever = Retriever(self.store, LexicalIndex.load(self.lexical_store))
+
+    def refresh(self) -> bool:
+        """Pick up what another process ingested; True when anything changed."""
+        if not sync_lexical(self.store, self.lexical_store):
+            return False
+        self.retriever = Retriever(self.store, LexicalIndex.load(self.lexical_store))
+        return True

@@ -1,0 +1,258 @@
+"""Our own BM25 index, because Chroma's local mode has none.
+
+Tokens come from jieba for Chinese and a light normaliser for English, over both sides of
+a segment, so a query in either language matches either side. The tokens are persisted in
+SQLite beside the Chroma data, one row per segment, with each episode's manifest hash, so
+the index is kept in step with ingest episode by episode and checked against Chroma's
+manifest on open (and repaired from Chroma where they differ) instead of being rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+if TYPE_CHECKING:
+    from assistant.index import SegmentStore
+
+__all__ = [
+    "BM25",
+    "LexicalStore",
+    "Row",
+    "episode_facts",
+    "sync_episode",
+    "sync_lexical",
+    "tokenize",
+]
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:[.'’-][a-z0-9]+)*%?")
+_EN_STOP = frozenset(
+    """a about above after again all also am an and any are as at be because been before
+    being between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers him his how i if in into is it its just
+    me more most my no nor not now of off on once only or other our out over own same she
+    should so some such than that the their them then there these they this those through
+    to too under until up very was we were what when where which while who whom why will
+    with would you your yours uh um like yeah okay oh gonna kind sort really thing things
+    said say says tell told know think get got going one two""".split()
+)
+_ZH_STOP = frozenset(
+    """的 了 是 在 我 你 他 她 它 们 我们 你们 他们 这 那 这个 那个 就 都 也 和 与 及 或 而
+    一个 有 没有 吗 呢 吧 啊 呀 说 对 会 要 能 可以 就是 什么 怎么 如何 为什么 哪 哪些 谁
+    是否 以及 还 又 很 被 把 让 给 到 从 向 于 之 其 中 上 下 里 个 些 种 所 所以 因为 但
+    但是 如果 然后 这样 那样 这些 那些 关于 认为 觉得 表示 提到 谈到 讲 问题 一下""".split()
+)
+
+
+@cache
+def _jieba() -> object:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _stem(word: str) -> str:
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if len(word) > 4 and not word[-1].isdigit():
+        if word.endswith("ies"):
+            return word[:-3] + "y"
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            return word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Search terms of a text in Chinese, English or both, stopwords dropped."""
+    tokens: list[str] = []
+    lowered = text.lower()
+    for word in _LATIN_WORD.findall(_CJK_RUN.sub(" ", lowered)):
+        word = _stem(word)
+        if word not in _EN_STOP and (len(word) > 1 or word.isdigit()):
+            tokens.append(word)
+    runs = _CJK_RUN.findall(text)
+    if runs:
+        cut = _jieba().lcut_for_search  # type: ignore[attr-defined]
+        for run in runs:
+            tokens.extend(t for t in cut(run) if t not in _ZH_STOP)
+    return tokens
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    episode_id: str
+    turn_speaker: str
+    tokens: Sequence[str]
+
+
+def episode_facts(episode_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """What the lexical store keeps of a manifest entry: the facts filters need."""
+    return {
+        "episode_id": episode_id,
+        "speaker": str(entry.get("speaker", "")),
+        "date_int": int(entry.get("date_int") or 0),
+        "people": list(entry.get("people") or []),
+        "companies": list(entry.get("companies") or []),
+        "tags": list(entry.get("tags") or []),
+    }
+
+
+class LexicalStore:
+    """The persisted tokens: one SQLite file beside the Chroma data."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = self._connect()
+        except sqlite3.DatabaseError:
+            # A corrupted cache is not fatal: it is derived from Chroma and is rebuilt.
+            path.unlink(missing_ok=True)
+            self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS segments (
+                id TEXT PRIMARY KEY, episode_id TEXT NOT NULL,
+                turn_speaker TEXT NOT NULL, tokens TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS segments_episode ON segments(episode_id);
+            CREATE TABLE IF NOT EXISTS episodes (
+                episode_id TEXT PRIMARY KEY, episode_hash TEXT NOT NULL, facts TEXT NOT NULL);
+            """
+        )
+        db.execute("SELECT count(*) FROM segments").fetchone()
+        return db
+
+    def episode_hashes(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT episode_id, episode_hash FROM episodes"))
+
+    def episodes(self) -> list[dict[str, Any]]:
+        cursor = self._db.execute("SELECT facts FROM episodes ORDER BY episode_id")
+        return [json.loads(facts) for (facts,) in cursor]
+
+    def replace_episode(
+        self, episode_id: str, entry: dict[str, Any], rows: Iterable[tuple[str, str, str]]
+    ) -> None:
+        """Set an episode's segments to `rows` of (id, text, turn speaker), atomically.
+
+        `entry` is the episode's manifest entry from Chroma; its hash marks the version.
+        """
+        tokenized = [(sid, episode_id, turn, " ".join(tokenize(text))) for sid, text, turn in rows]
+        facts = json.dumps(episode_facts(episode_id, entry), ensure_ascii=False)
+        with self._db:
+            self._db.execute("DELETE FROM segments WHERE episode_id = ?", (episode_id,))
+            self._db.executemany("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?)", tokenized)
+            self._db.execute(
+                "INSERT OR REPLACE INTO episodes VALUES (?, ?, ?)",
+                (episode_id, str(entry.get("episode_hash", "")), facts),
+            )
+
+    def delete_episode(self, episode_id: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM segments WHERE episode_id = ?", (episode_id,))
+            self._db.execute("DELETE FROM episodes WHERE episode_id = ?", (episode_id,))
+
+    def rows(self) -> list[Row]:
+        cursor = self._db.execute(
+            "SELECT id, episode_id, turn_speaker, tokens FROM segments ORDER BY episode_id, id"
+        )
+        return [Row(sid, eid, turn, tokens.split()) for sid, eid, turn, tokens in cursor]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class BM25:
+    """Okapi BM25 over a sparse document-term matrix of precomputed term weights."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
+        vocabulary: dict[str, int] = {}
+        indptr = [0]
+        indices: list[int] = []
+        counts: list[int] = []
+        for tokens in docs:
+            for term, count in Counter(tokens).items():
+                indices.append(vocabulary.setdefault(term, len(vocabulary)))
+                counts.append(count)
+            indptr.append(len(indices))
+        self.vocabulary = vocabulary
+        n_docs = max(len(docs), 1)
+        tf = sparse.csr_matrix(
+            (np.asarray(counts, dtype=np.float32), indices, indptr),
+            shape=(len(docs), len(vocabulary)),
+        )
+        lengths = np.asarray(tf.sum(axis=1)).ravel()
+        df = np.bincount(np.asarray(indices, dtype=np.int64), minlength=len(vocabulary))
+        self.idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        # Unknown query terms count as rarer than any indexed term.
+        self.max_idf = float(math.log1p((n_docs + 0.5) / 0.5))
+        norm = k1 * (1 - b + b * lengths / max(float(lengths.mean()) if len(docs) else 1, 1))
+        tf = tf.tocoo()
+        weights = tf.data * (k1 + 1) / (tf.data + norm[tf.row]) * self.idf[tf.col]
+        self._weights = sparse.csc_matrix(
+            (weights.astype(np.float32), (tf.row, tf.col)), shape=tf.shape
+        )
+        self.size = len(docs)
+
+    def scores(self, query_tokens: Sequence[str]) -> npt.NDArray[np.float32]:
+        columns = [self.vocabulary[t] for t in set(query_tokens) if t in self.vocabulary]
+        if not columns:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._weights[:, columns].sum(axis=1), dtype=np.float32).ravel()
+
+    def term_idf(self, term: str) -> float:
+        index = self.vocabulary.get(term)
+        return float(self.idf[index]) if index is not None else self.max_idf
+
+
+def sync_episode(
+    store: SegmentStore, lexical: LexicalStore, episode_id: str, entry: dict[str, Any]
+) -> None:
+    """Copy one episode's segments, as Chroma holds them, into the lexical store."""
+    found = store.segments.get(where={"episode_id": episode_id}, include=["documents", "metadatas"])
+    rows = [
+        (sid, doc or "", str(meta.get("turn_speaker", "")))
+        for sid, doc, meta in zip(
+            found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
+        )
+    ]
+    lexical.replace_episode(episode_id, entry, rows)
+
+
+def sync_lexical(store: SegmentStore, lexical: LexicalStore) -> int:
+    """Bring the lexical store in step with Chroma's manifest; returns episodes changed.
+
+    Cheap when nothing changed (one read of the manifest), so it runs on every open: this
+    is what repairs a missing or stale lexical file, or one left behind by another process.
+    """
+    manifest = store.manifest()
+    known = lexical.episode_hashes()
+    changed = 0
+    for episode_id, entry in manifest.items():
+        if known.get(episode_id) != entry.get("episode_hash"):
+            sync_episode(store, lexical, episode_id, entry)
+            changed += 1
+    for episode_id in set(known) - set(manifest):
+        lexical.delete_episode(episode_id)
+        changed += 1
+    return changed

@@ -1,0 +1,266 @@
+"""Hybrid retrieval: dense search in Chroma plus our BM25, fused by reciprocal rank.
+
+A question reaches a bilingual segment through either language: the dense side embeds
+both languages of each segment together, and the lexical side indexes the tokens of
+both, so 'Michael Burry' finds a paragraph whose English says 'Michael Bur' through its
+Chinese '迈克尔·伯里（Michael Burry）'. Names in the question that match front-matter
+people or companies add a third ranking, of segments from episodes that list them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from assistant.index import SegmentStore
+from assistant.lexical import BM25, LexicalStore, tokenize
+from assistant.models import Filters, Passage
+
+__all__ = [
+    "LexicalIndex",
+    "Retriever",
+    "fuse_rankings",
+    "passage_from_metadata",
+]
+
+RRF_K = 60
+# How many candidates each ranking contributes to the fusion.
+CANDIDATES = 50
+
+
+def fuse_rankings(
+    rankings: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: int = RRF_K
+) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: score(d) = Σ w_i / (k + rank_i(d)), best first."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def passage_from_metadata(segment_id: str, meta: dict[str, Any], score: float = 0.0) -> Passage:
+    episode_id = str(meta.get("episode_id", ""))
+    position = int(meta.get("position", 0))
+    return Passage(
+        id=segment_id,
+        episode_id=episode_id,
+        title=str(meta.get("title", "")),
+        date=str(meta.get("date", "")),
+        speaker=str(meta.get("speaker", "")),
+        turn_speaker=str(meta.get("turn_speaker", "")),
+        section=str(meta.get("section", "")),
+        position=position,
+        text_zh=str(meta.get("text_zh", "")),
+        text_en=str(meta.get("text_en", "")),
+        source_url=str(meta.get("source_url", "")),
+        url=f"/episodes/{episode_id}#p{position}",
+        score=round(score, 6),
+    )
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 plus the per-segment facts the filters need, all in memory."""
+
+    ids: list[str]
+    episode_of: npt.NDArray[np.int32]
+    turn_speakers: list[str]
+    episodes: list[dict[str, Any]]
+    bm25: BM25
+    names: dict[str, str] = field(default_factory=dict)  # lowercased name part → full name
+
+    @classmethod
+    def load(cls, lexical: LexicalStore) -> LexicalIndex:
+        episodes = lexical.episodes()
+        position = {e["episode_id"]: i for i, e in enumerate(episodes)}
+        rows = lexical.rows()
+        index = cls(
+            ids=[r.id for r in rows],
+            episode_of=np.asarray([position.get(r.episode_id, -1) for r in rows], dtype=np.int32),
+            turn_speakers=[r.turn_speaker for r in rows],
+            episodes=episodes,
+            bm25=BM25([r.tokens for r in rows]),
+        )
+        index.names = _name_parts(episodes)
+        return index
+
+    def mask(self, filters: Filters) -> npt.NDArray[np.bool_] | None:
+        """Which segments pass the filters; None when nothing is filtered."""
+        if filters.is_empty():
+            return None
+        allowed = np.ones(len(self.episodes), dtype=bool)
+        for i, episode in enumerate(self.episodes):
+            allowed[i] = _episode_passes(episode, filters)
+        keep = np.zeros(len(self.ids), dtype=bool)
+        valid = self.episode_of >= 0
+        keep[valid] = allowed[self.episode_of[valid]]
+        if filters.turn_speaker:
+            wanted = filters.turn_speaker.casefold()
+            keep &= np.asarray([t.casefold() == wanted for t in self.turn_speakers], dtype=bool)
+        return keep
+
+    def rank(self, tokens: Sequence[str], keep: npt.NDArray[np.bool_] | None) -> list[str]:
+        scores = self.bm25.scores(tokens)
+        if keep is not None:
+            scores = np.where(keep, scores, 0.0)
+        top = np.argsort(-scores, kind="stable")[:CANDIDATES]
+        return [self.ids[i] for i in top if scores[i] > 0]
+
+    def names_in(self, question: str) -> list[str]:
+        """Front-matter people and companies that the question names, in full."""
+        words = {w.casefold() for w in re.findall(r"[\w'’.-]+", question)}
+        lowered = question.casefold()
+        found = {full for part, full in self.names.items() if part in words}
+        found |= {full for full in set(self.names.values()) if full.casefold() in lowered}
+        return sorted(found)
+
+    def episodes_naming(self, names: Sequence[str]) -> set[int]:
+        wanted = {n.casefold() for n in names}
+        return {
+            i
+            for i, e in enumerate(self.episodes)
+            if wanted & {p.casefold() for p in e["people"] + e["companies"]}
+        }
+
+
+def _name_parts(episodes: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Distinctive parts of names ('burry' → 'Michael Burry'); common words are skipped."""
+    parts: dict[str, str] = {}
+    for episode in episodes:
+        for name in episode["people"] + episode["companies"]:
+            for part in re.findall(r"[\w'’.-]+", name):
+                key = part.casefold()
+                if len(key) >= 4 and key not in _COMMON_NAME_PARTS:
+                    parts.setdefault(key, name)
+    return parts
+
+
+_COMMON_NAME_PARTS = frozenset(
+    "the and group bank federal reserve company inc. corp capital street journal "
+    "university institute google's open partners global research news media labs".split()
+)
+
+
+def _episode_passes(episode: dict[str, Any], f: Filters) -> bool:
+    date = int(episode.get("date_int") or 0)
+    checks = [
+        not f.speaker or episode["speaker"].casefold() == f.speaker.casefold(),
+        not f.episode or episode["episode_id"] == f.episode,
+        not f.date_from or (date and date >= _date_int(f.date_from)),
+        not f.date_to or (date and date <= _date_int(f.date_to)),
+        not f.person or _contains(episode["people"], f.person),
+        not f.company or _contains(episode["companies"], f.company),
+        not f.tag or _contains(episode["tags"], f.tag),
+    ]
+    return all(checks)
+
+
+def _contains(values: Sequence[str], wanted: str) -> bool:
+    return wanted.casefold() in {v.casefold() for v in values}
+
+
+def _date_int(iso: str) -> int:
+    digits = re.sub(r"\D", "", iso)[:8].ljust(8, "0")
+    return int(digits)
+
+
+class Retriever:
+    """Search the archive: `search(query, k, filters)` → passages, best first."""
+
+    def __init__(self, store: SegmentStore, lexical: LexicalIndex) -> None:
+        self.store = store
+        self.lexical = lexical
+
+    def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Passage]:
+        filters = self.resolve(filters or Filters())
+        names = self.lexical.names_in(query)
+        tokens = tokenize(query)
+        for name in names:
+            tokens.extend(tokenize(name))
+        keep = self.lexical.mask(filters)
+        if keep is not None and not keep.any():
+            return []
+        lexical = self.lexical.rank(tokens, keep)
+        dense, metadata = self._dense(query, filters)
+        rankings: list[Sequence[str]] = [dense, lexical]
+        weights = [1.0, 1.0]
+        if names:
+            naming = self.lexical.episodes_naming(names)
+            position = {sid: i for i, sid in enumerate(self.lexical.ids)}
+            boosted = [
+                sid
+                for sid in lexical + dense
+                if sid in position and self.lexical.episode_of[position[sid]] in naming
+            ]
+            rankings.append(list(dict.fromkeys(boosted)))
+            weights.append(0.5)
+        fused = fuse_rankings(rankings, weights)[:k]
+        missing = [sid for sid, _ in fused if sid not in metadata]
+        if missing:
+            found = self.store.segments.get(ids=missing, include=["metadatas"])
+            metadata.update(zip(found["ids"], found["metadatas"] or [], strict=True))
+        return [
+            passage_from_metadata(sid, metadata[sid], score)
+            for sid, score in fused
+            if sid in metadata
+        ]
+
+    def _dense(self, query: str, filters: Filters) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        vector = self.store.embedder.embed_query(query)
+        found = self.store.segments.query(
+            query_embeddings=[vector],
+            n_results=CANDIDATES,
+            where=_where(filters),
+            include=["metadatas", "distances"],
+        )
+        ids: list[str] = found["ids"][0]
+        metas: list[dict[str, Any]] = (found["metadatas"] or [[]])[0]
+        return ids, dict(zip(ids, metas, strict=True))
+
+    def resolve(self, filters: Filters) -> Filters:
+        """Filter values as the archive spells them ('odd lots' → 'Odd Lots')."""
+        known: dict[str, set[str]] = {
+            "speaker": set(),
+            "person": set(),
+            "company": set(),
+            "tag": set(),
+        }
+        for e in self.lexical.episodes:
+            known["speaker"].add(e["speaker"])
+            known["person"].update(e["people"])
+            known["company"].update(e["companies"])
+            known["tag"].update(e["tags"])
+        updates = {}
+        for key, values in known.items():
+            wanted = getattr(filters, key)
+            if wanted:
+                match = next((v for v in values if v.casefold() == wanted.casefold()), None)
+                updates[key] = match or wanted
+        return filters.model_copy(update=updates)
+
+
+def _where(f: Filters) -> dict[str, Any] | None:
+    clauses: list[dict[str, Any]] = []
+    if f.speaker:
+        clauses.append({"speaker": f.speaker})
+    if f.turn_speaker:
+        clauses.append({"turn_speaker": f.turn_speaker})
+    if f.episode:
+        clauses.append({"episode_id": f.episode})
+    if f.date_from:
+        clauses.append({"date_int": {"$gte": _date_int(f.date_from)}})
+    if f.date_to:
+        clauses.append({"date_int": {"$lte": _date_int(f.date_to)}})
+    for key, value in (("people", f.person), ("companies", f.company), ("tags", f.tag)):
+        if value:
+            clauses.append({key: {"$contains": value}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
