@@ -10,6 +10,8 @@ SAMPLE ?= sample_archive
 run: $(VENV)/.installed
 	$(BIN)/assistant ingest $(SAMPLE)
 	$(BIN)/assistant stats
+	$(BIN)/assistant ask "谁支持降息？"
+	$(BIN)/assistant ask "What did Michael Burry say about Nvidia?"
 
 test: $(VENV)/.installed lint typecheck pytest
 
@@ -31,9 +33,15 @@ typecheck:
 pytest:
 	$(BIN)/pytest
 
+# Benchmarks over ../shared/archive; quality and latency need it ingested into BENCH_STORE.
+BENCH_STORE ?= /tmp/assistant-bench-store
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/embedders.py
+	ASSISTANT_VECTORSTORE_DIR=$(BENCH_STORE) $(BIN)/assistant ingest ../shared/archive
+	$(BIN)/python benchmarks/calibrate.py --vectorstore $(BENCH_STORE)
+	$(BIN)/python benchmarks/quality.py --vectorstore $(BENCH_STORE)
+	$(BIN)/python benchmarks/latency.py --vectorstore $(BENCH_STORE)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

@@ -6,12 +6,13 @@ Everything here is pure: passages and token statistics in, an `Answer` out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 from assistant.citations import split_sentences
-from assistant.language import Lang
-from assistant.lexical import tokenize
+from assistant.language import Lang, detect_language
+from assistant.lexical import BM25, tokenize
 from assistant.models import Answer, Citation, Passage
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "evidence_score",
     "quote_side",
     "select_sentences",
+    "should_abstain",
+    "unknown_names",
 ]
 
 # Calibrated on benchmarks/golden/archive.jsonl (see BENCHMARKS.md): the share of the
@@ -64,6 +67,38 @@ def evidence_score(question: str, passages: Sequence[Passage], idf: Idf) -> floa
     return best
 
 
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’.&-]*(?:\s+[A-Z][\w'’.&-]*)*")
+_LATIN_TERM = re.compile(r"[A-Za-z][\w'’.&-]*(?:\s+[A-Za-z][\w'’.&-]*)*")
+_QUESTION_WORDS = frozenset(
+    "what who whom whose which when where why how did does do is are was were can could "
+    "should would will in on at according from for the a an and or".split()
+)
+
+
+def unknown_names(question: str, vocabulary: Container[str]) -> list[str]:
+    """Names in the question that the archive never uses ('Warren Buffett', 'Cerebras').
+
+    A name is a run of capitalised words in an English question, or of Latin words in a
+    Chinese one; it is unknown when none of its search terms is in the index at all.
+    """
+    finder = _LATIN_TERM if detect_language(question) == "zh" else _CAPITALISED
+    unknown = []
+    for match in finder.findall(question):
+        words = [w for w in match.split() if w.lower() not in _QUESTION_WORDS]
+        terms = tokenize(" ".join(words))
+        if terms and not any(t in vocabulary for t in terms):
+            unknown.append(" ".join(words))
+    return unknown
+
+
+def should_abstain(question: str, passages: Sequence[Passage], bm25: BM25) -> bool:
+    """Too little evidence: nothing found, a name the archive never mentions, or a best
+    passage that covers too little of the question."""
+    if not passages or unknown_names(question, bm25.vocabulary):
+        return True
+    return evidence_score(question, passages, bm25.term_idf) < ABSTAIN_BELOW
+
+
 @dataclass(frozen=True)
 class Quote:
     passage: Passage
@@ -100,7 +135,8 @@ def abstention(lang: Lang) -> Answer:
 
 
 def compose_extractive(question: str, lang: Lang, passages: Sequence[Passage], idf: Idf) -> Answer:
-    if not passages or evidence_score(question, passages, idf) < ABSTAIN_BELOW:
+    """The answer from passages already judged sufficient (see `should_abstain`)."""
+    if not passages:
         return abstention(lang)
     quotes = select_sentences(question, passages, lang, idf)
     cited = [q.passage for q in quotes]

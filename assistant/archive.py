@@ -5,6 +5,8 @@ Every entry point (CLI, HTTP API, Slack, MCP) opens one of these from the settin
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +36,20 @@ class Archive:
         self.lexical_store = LexicalStore(lexical_path(settings, self.store.name))
         sync_lexical(self.store, self.lexical_store)
         self.retriever = Retriever(self.store, LexicalIndex.load(self.lexical_store))
+        self._refreshing = threading.Lock()
+        self._checked = time.monotonic()
 
     def refresh(self) -> bool:
         """Pick up what another process ingested; True when anything changed."""
-        if not sync_lexical(self.store, self.lexical_store):
+        with self._refreshing:
+            self._checked = time.monotonic()
+            if not sync_lexical(self.store, self.lexical_store):
+                return False
+            self.retriever = Retriever(self.store, LexicalIndex.load(self.lexical_store))
+            return True
+
+    def refresh_if_stale(self) -> bool:
+        """`refresh`, at most once every `settings.refresh_seconds` (one manifest read)."""
+        if time.monotonic() - self._checked < self.settings.refresh_seconds:
             return False
-        self.retriever = Retriever(self.store, LexicalIndex.load(self.lexical_store))
-        return True
+        return self.refresh()

@@ -399,6 +399,21 @@ def _shorten(text: str, width: int) -> str:
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (use a Chroma server for more than 1).")
+    ] = 1,
+) -> None:
+    """Serve the HTTP API, the web chat and the episode reader."""
+    import uvicorn
+
+    out.print(f"web chat: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    uvicorn.run("assistant.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
 def config() -> None:
     """Print the effective settings (secrets masked)."""
     settings = get_settings()

@@ -130,6 +130,20 @@ class SegmentStore:
         found = self.segments.get(where={"episode_id": episode_id}, include=["metadatas"])
         return dict(zip(found["ids"], found["metadatas"] or [], strict=True))
 
+    def episode(self, episode_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """An episode's manifest entry and its front matter, or None."""
+        found = self.episodes.get(ids=[episode_id], include=["metadatas", "documents"])
+        if not found["ids"]:
+            return None
+        front = json.loads((found["documents"] or ["{}"])[0] or "{}")
+        return (found["metadatas"] or [{}])[0], front
+
+    def episode_segments(self, episode_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """An episode's segments as (id, metadata), in document order."""
+        found = self.segments.get(where={"episode_id": episode_id}, include=["metadatas"])
+        pairs = zip(found["ids"], found["metadatas"] or [], strict=True)
+        return sorted(pairs, key=lambda pair: int(pair[1].get("position", 0)))
+
     def vectors(self, ids: Sequence[str]) -> dict[str, Vectors]:
         out: dict[str, Vectors] = {}
         for chunk in _chunks(ids):

