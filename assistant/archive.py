@@ -43,7 +43,10 @@ class Archive:
         """Pick up what another process ingested; True when anything changed."""
         with self._refreshing:
             self._checked = time.monotonic()
-            if not sync_lexical(self.store, self.lexical_store):
+            sync_lexical(self.store, self.lexical_store)
+            # Compare with what the loaded index was built from, not with what sync did:
+            # an ingest in this process may have updated the lexical store itself.
+            if self.lexical_store.version() == self.retriever.lexical.version:
                 return False
             self.retriever = Retriever(self.store, LexicalIndex.load(self.lexical_store))
             return True

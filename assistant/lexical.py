@@ -9,6 +9,7 @@ manifest on open (and repaired from Chroma where they differ) instead of being r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -154,6 +155,11 @@ class LexicalStore:
 
     def episode_hashes(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT episode_id, episode_hash FROM episodes"))
+
+    def version(self) -> str:
+        """A digest of every episode's hash: changes whenever the contents do."""
+        rows = self._db.execute("SELECT episode_id, episode_hash FROM episodes ORDER BY episode_id")
+        return hashlib.sha256(repr(rows.fetchall()).encode()).hexdigest()[:16]
 
     def episodes(self) -> list[dict[str, Any]]:
         cursor = self._db.execute("SELECT facts FROM episodes ORDER BY episode_id")

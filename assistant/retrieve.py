@@ -75,9 +75,11 @@ class LexicalIndex:
     episodes: list[dict[str, Any]]
     bm25: BM25
     names: dict[str, str] = field(default_factory=dict)  # lowercased name part → full name
+    version: str = ""  # the lexical store's version this was built from
 
     @classmethod
     def load(cls, lexical: LexicalStore) -> LexicalIndex:
+        version = lexical.version()
         episodes = lexical.episodes()
         position = {e["episode_id"]: i for i, e in enumerate(episodes)}
         rows = lexical.rows()
@@ -89,6 +91,7 @@ class LexicalIndex:
             bm25=BM25([r.tokens for r in rows]),
         )
         index.names = _name_parts(episodes)
+        index.version = version
         return index
 
     def mask(self, filters: Filters) -> npt.NDArray[np.bool_] | None:

@@ -194,3 +194,15 @@ def test_refresh_picks_up_what_another_process_ingested(
     assert reader.refresh() is True
     assert reader.retriever.search("quantum computing", k=1)[0].episode_id == "fresh1"
     assert reader.refresh() is False
+
+
+def test_refresh_after_an_ingest_through_the_same_lexical_store(
+    indexed: Settings, e5: E5Embedder, tmp_path: Path
+) -> None:
+    copy = tmp_path / "vs"
+    shutil.copytree(indexed.vectorstore_dir, copy)
+    archive = Archive(Settings(vectorstore_dir=copy), e5)
+    write_episode(tmp_path / "more", "fresh2", [("关于核聚变的新段落。", "About nuclear fusion.")])
+    ingest([tmp_path / "more"], archive.store, max_bytes=10**6, lexical=archive.lexical_store)
+    assert archive.refresh() is True
+    assert archive.retriever.search("nuclear fusion", k=1)[0].episode_id == "fresh2"
