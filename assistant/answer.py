@@ -7,13 +7,17 @@ Everything here is pure: passages and token statistics in, an `Answer` out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from assistant.citations import split_sentences
 from assistant.language import Lang, detect_language
-from assistant.lexical import BM25, tokenize
+from assistant.lexical import tokenize
 from assistant.models import Answer, Citation, Passage
+
+if TYPE_CHECKING:
+    from assistant.retrieve import LexicalIndex
 
 __all__ = [
     "ABSTAIN_BELOW",
@@ -29,7 +33,7 @@ __all__ = [
 
 # Calibrated on benchmarks/golden/archive.jsonl (see BENCHMARKS.md): the share of the
 # question's information (idf-weighted terms) that the best passage contains.
-ABSTAIN_BELOW = 0.5
+ABSTAIN_BELOW = 0.25
 # Passages quoted at most, and sentences per passage (the best passage may give two).
 MAX_PASSAGES = 3
 
@@ -69,34 +73,41 @@ def evidence_score(question: str, passages: Sequence[Passage], idf: Idf) -> floa
 
 _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’.&-]*(?:\s+[A-Z][\w'’.&-]*)*")
 _LATIN_TERM = re.compile(r"[A-Za-z][\w'’.&-]*(?:\s+[A-Za-z][\w'’.&-]*)*")
-_QUESTION_WORDS = frozenset(
-    "what who whom whose which when where why how did does do is are was were can could "
-    "should would will in on at according from for the a an and or".split()
+# Capitalised words that are not names: question openers and calendar words.
+_NOT_NAMES = frozenset(
+    """what who whom whose which when where why how did does do is are was were can could
+    should would will in on at according from for the a an and or if during roughly compared
+    after before between since until about tell give list name
+    january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday""".split()
 )
 
 
-def unknown_names(question: str, vocabulary: Container[str]) -> list[str]:
+def unknown_names(question: str, is_known: Callable[[str], bool]) -> list[str]:
     """Names in the question that the archive never uses ('Warren Buffett', 'Cerebras').
 
     A name is a run of capitalised words in an English question, or of Latin words in a
-    Chinese one; it is unknown when none of its search terms is in the index at all.
+    Chinese one. It is unknown when one of its words (three letters or more) has no
+    search term that the archive's text or front matter uses.
     """
     finder = _LATIN_TERM if detect_language(question) == "zh" else _CAPITALISED
     unknown = []
     for match in finder.findall(question):
-        words = [w for w in match.split() if w.lower() not in _QUESTION_WORDS]
-        terms = tokenize(" ".join(words))
-        if terms and not any(t in vocabulary for t in terms):
-            unknown.append(" ".join(words))
+        words = [w for w in match.split() if w.lower().strip("'’s") not in _NOT_NAMES]
+        for word in words:
+            terms = tokenize(word.replace("-", " "))  # 'AI-using' is known by its parts
+            if len(word) >= 3 and terms and not any(is_known(t) for t in terms):
+                unknown.append(" ".join(words))
+                break
     return unknown
 
 
-def should_abstain(question: str, passages: Sequence[Passage], bm25: BM25) -> bool:
-    """Too little evidence: nothing found, a name the archive never mentions, or a best
-    passage that covers too little of the question."""
-    if not passages or unknown_names(question, bm25.vocabulary):
+def should_abstain(question: str, passages: Sequence[Passage], lexical: LexicalIndex) -> bool:
+    """Too little evidence: nothing found, a name the archive never mentions, or best
+    passages that cover too little of the question."""
+    if not passages or unknown_names(question, lexical.knows):
         return True
-    return evidence_score(question, passages, bm25.term_idf) < ABSTAIN_BELOW
+    return evidence_score(question, passages, lexical.bm25.term_idf) < ABSTAIN_BELOW
 
 
 @dataclass(frozen=True)

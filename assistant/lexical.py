@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 # Bump when `tokenize` changes: stored tokens of another version are rebuilt from Chroma.
-TOKENIZER_VERSION = 2
+TOKENIZER_VERSION = 3
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:[.'’-][a-z0-9]+)*%?")
@@ -117,6 +117,7 @@ def episode_facts(episode_id: str, entry: dict[str, Any]) -> dict[str, Any]:
         "people": list(entry.get("people") or []),
         "companies": list(entry.get("companies") or []),
         "tags": list(entry.get("tags") or []),
+        "products": list(entry.get("products") or []),
     }
 
 

@@ -76,6 +76,7 @@ class LexicalIndex:
     bm25: BM25
     names: dict[str, str] = field(default_factory=dict)  # lowercased name part → full name
     version: str = ""  # the lexical store's version this was built from
+    front_matter_terms: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, lexical: LexicalStore) -> LexicalIndex:
@@ -91,6 +92,12 @@ class LexicalIndex:
             bm25=BM25([r.tokens for r in rows]),
         )
         index.names = _name_parts(episodes)
+        index.front_matter_terms = frozenset(
+            term
+            for e in episodes
+            for value in [e["speaker"], *e["people"], *e["companies"], *e.get("products", [])]
+            for term in tokenize(value)
+        )
         index.version = version
         return index
 
@@ -115,6 +122,10 @@ class LexicalIndex:
             scores = np.where(keep, scores, 0.0)
         top = np.argsort(-scores, kind="stable")[:CANDIDATES]
         return [self.ids[i] for i in top if scores[i] > 0]
+
+    def knows(self, term: str) -> bool:
+        """Whether the archive uses this search term, in its text or its front matter."""
+        return term in self.bm25.vocabulary or term in self.front_matter_terms
 
     def names_in(self, question: str) -> list[str]:
         """Front-matter people and companies that the question names, in full."""

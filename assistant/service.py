@@ -86,8 +86,8 @@ class Assistant:
         lang = detect_language(question)
         query, filters = self._standalone(question, lang, filters, history)
         passages = self.search(query, k, filters)
-        bm25 = self.archive.retriever.lexical.bm25
-        if should_abstain(query, passages, bm25):
+        lexical = self.archive.retriever.lexical
+        if should_abstain(query, passages, lexical):
             answer = abstention(lang)
             if self.chat is not None:
                 answer = answer.model_copy(update={"mode": "llm"})
@@ -96,7 +96,7 @@ class Assistant:
             yield Event("done", answer)
             return
         if self.chat is None:
-            answer = compose_extractive(query, lang, passages, bm25.term_idf)
+            answer = compose_extractive(query, lang, passages, lexical.bm25.term_idf)
             yield Event("citations", answer.citations)
             # The extractive answer is complete at once; it streams line by line.
             for line in answer.answer.splitlines(keepends=True):

@@ -38,7 +38,7 @@ def main() -> None:
     for q in load_questions(args.questions):
         passages = archive.retriever.search(q.question, 8, q.search_filters())
         score = evidence_score(q.question, passages, bm25.term_idf)
-        unknown = unknown_names(q.question, bm25.vocabulary)
+        unknown = unknown_names(q.question, archive.retriever.lexical.knows)
         rows.append((q.answerable, score, unknown, q.id, q.question))
     if args.verbose:
         for answerable, score, unknown, qid, question in sorted(rows, key=lambda r: r[1]):

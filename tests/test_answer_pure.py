@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assistant.answer import (
@@ -17,7 +18,7 @@ from assistant.citations import split_sentences, validate_citations
 from assistant.language import detect_language
 from assistant.lexical import BM25, tokenize
 from assistant.models import Passage
-from assistant.retrieve import fuse_rankings
+from assistant.retrieve import LexicalIndex, fuse_rankings
 
 
 @pytest.mark.parametrize(
@@ -143,17 +144,26 @@ def test_compose_extractive_in_english_marks_chinese_only_quotes() -> None:
 
 
 def test_abstains_on_names_the_archive_never_uses_and_on_thin_evidence() -> None:
-    bm25 = BM25([tokenize(f"{p.text_zh} {p.text_en}") for p in PASSAGES])
-    assert unknown_names("What did Warren Buffett say about Nvidia?", bm25.vocabulary) == [
-        "Warren Buffett"
-    ]
-    assert "SWE-bench" in unknown_names("Claude 在 SWE-bench 上得分多少？", bm25.vocabulary)
-    assert unknown_names("What did Mary Dailyaly say about Nvidia?", bm25.vocabulary) == []
-    assert should_abstain("What did Warren Buffett say about Nvidia?", PASSAGES, bm25)
-    assert should_abstain("沃伦·巴菲特怎么看苹果公司的股票回购？", PASSAGES, bm25)
-    assert should_abstain("Who supports a rate cut?", [], bm25)
-    assert not should_abstain("Who supports a rate cut?", PASSAGES, bm25)
-    assert evidence_score("rate cut odds", PASSAGES, bm25.term_idf) == 1.0
+    docs = [tokenize(f"{p.text_zh} {p.text_en}") for p in PASSAGES]
+    lexical = LexicalIndex(
+        ids=[p.id for p in PASSAGES],
+        episode_of=np.zeros(len(PASSAGES), dtype=np.int32),
+        turn_speakers=[p.turn_speaker for p in PASSAGES],
+        episodes=[],
+        bm25=BM25(docs),
+        front_matter_terms=frozenset({"tracy", "alloway"}),
+    )
+    knows = lexical.knows
+    assert unknown_names("What did Warren Buffett say about Nvidia?", knows) == ["Warren Buffett"]
+    assert unknown_names("What did Tracy Alloway say about Nvidia in August?", knows) == []
+    assert unknown_names("How many Rate-Cut backers are there?", knows) == []
+    assert "SWE-bench" in unknown_names("Claude 在 SWE-bench 上得分多少？", knows)
+    assert unknown_names("What did Mary Dailyaly say about Nvidia?", knows) == []
+    assert should_abstain("What did Warren Buffett say about Nvidia?", PASSAGES, lexical)
+    assert should_abstain("沃伦·巴菲特怎么看苹果公司的股票回购？", PASSAGES, lexical)
+    assert should_abstain("Who supports a rate cut?", [], lexical)
+    assert not should_abstain("Who supports a rate cut?", PASSAGES, lexical)
+    assert evidence_score("rate cut odds", PASSAGES, lexical.bm25.term_idf) == 1.0
 
 
 def test_an_abstention_is_in_the_question_language_and_cites_nothing() -> None:
