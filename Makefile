@@ -4,24 +4,37 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLE ?= sample_archive
+PORT ?= 8000
 
-.PHONY: run test install lint typecheck pytest bench clean
+.PHONY: run test install browser lint typecheck pytest bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/assistant ingest $(SAMPLE)
 	$(BIN)/assistant stats
 	$(BIN)/assistant ask "谁支持降息？"
 	$(BIN)/assistant ask "What did Michael Burry say about Nvidia?"
+	$(BIN)/assistant serve --host 127.0.0.1 --port $(PORT)
 
-test: $(VENV)/.installed lint typecheck pytest
+test: $(VENV)/.installed-dev browser lint typecheck pytest
 
 install: $(VENV)/.installed
 
+# The run needs only the package; the tests add the dev tools (and build llama-cpp-python
+# for the local-model test, about 8 minutes the first time; pip caches the wheel).
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# Browser tests drive Debian's Chromium (a test tool's own browser download fails here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
 lint:
 	$(BIN)/ruff check .
@@ -35,13 +48,14 @@ pytest:
 
 # Benchmarks over ../shared/archive; quality and latency need it ingested into BENCH_STORE.
 BENCH_STORE ?= /tmp/assistant-bench-store
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/embedders.py
 	ASSISTANT_VECTORSTORE_DIR=$(BENCH_STORE) $(BIN)/assistant ingest ../shared/archive
 	$(BIN)/python benchmarks/calibrate.py --vectorstore $(BENCH_STORE)
 	$(BIN)/python benchmarks/quality.py --vectorstore $(BENCH_STORE)
 	$(BIN)/python benchmarks/latency.py --vectorstore $(BENCH_STORE)
+	$(BIN)/python benchmarks/load.py --vectorstore $(BENCH_STORE)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
