@@ -7,7 +7,7 @@ Everything here is pure: passages and token statistics in, an `Answer` out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,11 @@ __all__ = [
 # Calibrated on benchmarks/golden/archive.jsonl (see BENCHMARKS.md): the share of the
 # question's information (idf-weighted terms) that the best passage contains.
 ABSTAIN_BELOW = 0.25
+# For a top passage in the other language only: the e5-small cosine similarity (already
+# raised by retrieve.OTHER_LANGUAGE_BONUS) from which it counts as evidence. Set by hand
+# on a few probes (relevant ≈ 0.83, unrelated ≤ 0.79); the golden set has too few
+# Chinese-only answers to calibrate it (BENCHMARKS.md).
+CROSS_LANGUAGE_MIN_SIMILARITY = 0.8
 # Passages quoted at most, and sentences per passage (the best passage may give two).
 MAX_PASSAGES = 3
 
@@ -102,10 +107,29 @@ def unknown_names(question: str, is_known: Callable[[str], bool]) -> list[str]:
     return unknown
 
 
-def should_abstain(question: str, passages: Sequence[Passage], lexical: LexicalIndex) -> bool:
+def should_abstain(
+    question: str,
+    passages: Sequence[Passage],
+    lexical: LexicalIndex,
+    similarity: Mapping[str, float] | None = None,
+) -> bool:
     """Too little evidence: nothing found, a name the archive never mentions, or best
-    passages that cover too little of the question."""
-    if not passages or unknown_names(question, lexical.knows):
+    passages that cover too little of the question.
+
+    Words cannot be compared across languages: a top passage that lacks the question's
+    language (a Chinese-only paragraph under an English question) counts as evidence
+    when it is close enough in the dense space, names and terms being there in
+    translation.
+    """
+    if not passages:
+        return True
+    lang = detect_language(question)
+    for passage in passages[:MAX_PASSAGES]:
+        other_language = quote_side(passage, lang)[1]
+        close = (similarity or {}).get(passage.id, 0.0) >= CROSS_LANGUAGE_MIN_SIMILARITY
+        if other_language and close:
+            return False
+    if unknown_names(question, lexical.knows):
         return True
     return evidence_score(question, passages, lexical.bm25.term_idf) < ABSTAIN_BELOW
 

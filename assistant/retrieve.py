@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from assistant.index import SegmentStore
+from assistant.language import detect_language
 from assistant.lexical import BM25, LexicalStore, tokenize
 from assistant.models import Filters, Passage
 
@@ -29,6 +30,10 @@ __all__ = [
 ]
 
 RRF_K = 60
+# Cosine distance handicap of a passage that lacks the query's language (e5-small: an
+# English query scores ~0.04 lower against Chinese-only text than against bilingual text
+# of the same relevance). Measured on benchmarks/golden/archive.jsonl: see BENCHMARKS.md.
+OTHER_LANGUAGE_BONUS = 0.04
 # How many candidates each ranking contributes to the fusion.
 CANDIDATES = 50
 
@@ -77,6 +82,7 @@ class LexicalIndex:
     names: dict[str, str] = field(default_factory=dict)  # lowercased name part → full name
     version: str = ""  # the lexical store's version this was built from
     front_matter_terms: frozenset[str] = frozenset()
+    position: dict[str, int] = field(default_factory=dict)  # segment id → row
 
     @classmethod
     def load(cls, lexical: LexicalStore) -> LexicalIndex:
@@ -99,6 +105,7 @@ class LexicalIndex:
             for term in tokenize(value)
         )
         index.version = version
+        index.position = {sid: i for i, sid in enumerate(index.ids)}
         return index
 
     def mask(self, filters: Filters) -> npt.NDArray[np.bool_] | None:
@@ -193,6 +200,13 @@ class Retriever:
         self.lexical = lexical
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Passage]:
+        return self.search_scored(query, k, filters)[0]
+
+    def search_scored(
+        self, query: str, k: int = 8, filters: Filters | None = None
+    ) -> tuple[list[Passage], dict[str, float]]:
+        """Passages, best first, and the dense similarity of those the dense side found
+        (for a passage lacking the query's language, raised by OTHER_LANGUAGE_BONUS)."""
         filters = self.resolve(filters or Filters())
         names = self.lexical.names_in(query)
         tokens = tokenize(query)
@@ -200,14 +214,14 @@ class Retriever:
             tokens.extend(tokenize(name))
         keep = self.lexical.mask(filters)
         if keep is not None and not keep.any():
-            return []
+            return [], {}
         lexical = self.lexical.rank(tokens, keep)
-        dense, metadata = self._dense(query, filters)
+        dense, metadata, similarity = self._dense(query, filters)
         rankings: list[Sequence[str]] = [dense, lexical]
         weights = [1.0, 1.0]
         if names:
             naming = self.lexical.episodes_naming(names)
-            position = {sid: i for i, sid in enumerate(self.lexical.ids)}
+            position = self.lexical.position
             boosted = [
                 sid
                 for sid in lexical + dense
@@ -220,23 +234,43 @@ class Retriever:
         if missing:
             found = self.store.segments.get(ids=missing, include=["metadatas"])
             metadata.update(zip(found["ids"], found["metadatas"] or [], strict=True))
-        return [
+        passages = [
             passage_from_metadata(sid, metadata[sid], score)
             for sid, score in fused
             if sid in metadata
         ]
+        return passages, {p.id: similarity[p.id] for p in passages if p.id in similarity}
 
-    def _dense(self, query: str, filters: Filters) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    def _dense(
+        self, query: str, filters: Filters
+    ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, float]]:
+        """Dense candidates, with segments that lack the query's language given a fair
+        chance: a query's vector sits closer to passages in its own language, so an
+        English question would never reach a Chinese-only paragraph among bilingual
+        ones. Those segments are fetched by a second query and their distances lowered
+        by OTHER_LANGUAGE_BONUS before the two lists are merged."""
         vector = self.store.embedder.embed_query(query)
+        where = _where(filters)
+        found = self._query(vector, where, CANDIDATES)
+        lacking = {"text_en": ""} if detect_language(query) == "en" else {"text_zh": ""}
+        other = self._query(vector, {"$and": [where, lacking]} if where else lacking, 20)
+        merged: dict[str, tuple[float, dict[str, Any]]] = dict(found)
+        for sid, (distance, meta) in other.items():
+            merged[sid] = (distance - OTHER_LANGUAGE_BONUS, meta)
+        ranked = sorted(merged, key=lambda sid: merged[sid][0])[:CANDIDATES]
+        similarity = {sid: 1.0 - merged[sid][0] for sid in ranked}
+        return ranked, {sid: merged[sid][1] for sid in ranked}, similarity
+
+    def _query(
+        self, vector: Any, where: dict[str, Any] | None, n: int
+    ) -> dict[str, tuple[float, dict[str, Any]]]:
         found = self.store.segments.query(
-            query_embeddings=[vector],
-            n_results=CANDIDATES,
-            where=_where(filters),
-            include=["metadatas", "distances"],
+            query_embeddings=[vector], n_results=n, where=where, include=["metadatas", "distances"]
         )
         ids: list[str] = found["ids"][0]
+        distances: list[float] = (found["distances"] or [[]])[0]
         metas: list[dict[str, Any]] = (found["metadatas"] or [[]])[0]
-        return ids, dict(zip(ids, metas, strict=True))
+        return {sid: (d, m) for sid, d, m in zip(ids, distances, metas, strict=True)}
 
     def resolve(self, filters: Filters) -> Filters:
         """Filter values as the archive spells them ('odd lots' → 'Odd Lots')."""

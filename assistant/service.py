@@ -85,9 +85,9 @@ class Assistant:
     ) -> Iterator[Event]:
         lang = detect_language(question)
         query, filters = self._standalone(question, lang, filters, history)
-        passages = self.search(query, k, filters)
+        passages, similarity = self.archive.retriever.search_scored(query, k, filters)
         lexical = self.archive.retriever.lexical
-        if should_abstain(query, passages, lexical):
+        if should_abstain(query, passages, lexical, similarity):
             answer = abstention(lang)
             if self.chat is not None:
                 answer = answer.model_copy(update={"mode": "llm"})

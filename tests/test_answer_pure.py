@@ -164,6 +164,10 @@ def test_abstains_on_names_the_archive_never_uses_and_on_thin_evidence() -> None
     assert should_abstain("Who supports a rate cut?", [], lexical)
     assert not should_abstain("Who supports a rate cut?", PASSAGES, lexical)
     assert evidence_score("rate cut odds", PASSAGES, lexical.bm25.term_idf) == 1.0
+    # A Chinese-only passage under an English question: dense closeness decides.
+    zh_only = PASSAGES[1:2]
+    assert not should_abstain("What did Zorblax say?", zh_only, lexical, {"ep:2": 0.85})
+    assert should_abstain("What did Zorblax say?", zh_only, lexical, {"ep:2": 0.7})
 
 
 def test_an_abstention_is_in_the_question_language_and_cites_nothing() -> None:

@@ -210,3 +210,24 @@ def test_refresh_after_an_ingest_through_the_same_lexical_store(
     ingest([tmp_path / "more"], archive.store, max_bytes=10**6, lexical=archive.lexical_store)
     assert archive.refresh() is True
     assert archive.retriever.search("nuclear fusion", k=1)[0].episode_id == "fresh2"
+
+
+def test_english_questions_reach_a_chinese_only_episode(
+    indexed: Settings, e5: E5Embedder, tmp_path: Path
+) -> None:
+    copy = tmp_path / "vs"
+    shutil.copytree(indexed.vectorstore_dir, copy)
+    archive = Archive(Settings(vectorstore_dir=copy), e5)
+    zh_only = [
+        ("我们今天讨论台积电在亚利桑那州新建的晶圆厂，以及它的良率问题。", ""),
+        ("台积电表示，亚利桑那工厂的良率已经接近台湾本土工厂的水平。", ""),
+    ]
+    write_episode(tmp_path / "zh", "zhonly1", zh_only, speaker="硅谷101", tags=[], people=[])
+    ingest([tmp_path / "zh"], archive.store, max_bytes=10**6, lexical=archive.lexical_store)
+    archive.refresh()
+    helper = Assistant(archive)
+    results = helper.search("What is the yield of TSMC's Arizona fab?", k=3)
+    assert results[0].episode_id == "zhonly1" and results[0].text_en == ""
+    answer = helper.ask("How does the yield of TSMC's Arizona fab compare with Taiwan?")
+    assert answer.lang == "en" and answer.citations
+    assert "(Chinese only)" in answer.answer and "良率" in answer.answer
