@@ -49,11 +49,15 @@ def free_port() -> int:
 
 @contextmanager
 def server_process(
-    command: Sequence[str], ready_url: str, timeout: float = 60, log: Path | None = None
+    command: Sequence[str],
+    ready_url: str,
+    timeout: float = 60,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server on 127.0.0.1 until `ready_url` answers; stop it afterwards."""
     sink = log.open("wb") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(list(command), stdout=sink, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(list(command), stdout=sink, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + timeout
     while True:
         try:
