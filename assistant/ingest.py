@@ -8,8 +8,10 @@ segment and completes it. Ids are deterministic, so nothing is ever duplicated.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -124,29 +126,40 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return list(unique)
 
 
+# Below this many files one process parses faster than starting a pool.
+_PARALLEL_FROM = 200
+
+
+def _read(file: Path, max_bytes: int) -> Episode | str:
+    """`read_episode`, with the failure as its reason (plain values cross processes)."""
+    try:
+        return read_episode(file, max_bytes)
+    except ParseError as exc:
+        return exc.reason
+
+
 def parse_files(files: Sequence[Path], max_bytes: int) -> tuple[list[Episode], list[FileResult]]:
-    """Parse every file; a bad file or a second file claiming an episode id is a failure."""
+    """Parse every file; a bad file or a second file claiming an episode id is a failure.
+
+    Parsing is pure and CPU-bound, so a large archive is parsed on every core.
+    """
+    if len(files) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor() as pool:
+            parsed = list(pool.map(_read, files, [max_bytes] * len(files), chunksize=32))
+    else:
+        parsed = [_read(file, max_bytes) for file in files]
     episodes: list[Episode] = []
     failures: list[FileResult] = []
     owner: dict[str, str] = {}
-    for file in files:
-        try:
-            episode = read_episode(file, max_bytes)
-        except ParseError as exc:
-            failures.append(FileResult(str(file), "failed", error=exc.reason))
-            continue
-        if episode.id in owner:
-            failures.append(
-                FileResult(
-                    str(file),
-                    "failed",
-                    episode_id=episode.id,
-                    error=f"episode id {episode.id} is already taken by {owner[episode.id]}",
-                )
-            )
-            continue
-        owner[episode.id] = episode.file
-        episodes.append(episode)
+    for file, result in zip(files, parsed, strict=True):
+        if isinstance(result, str):
+            failures.append(FileResult(str(file), "failed", error=result))
+        elif result.id in owner:
+            taken = f"episode id {result.id} is already taken by {owner[result.id]}"
+            failures.append(FileResult(str(file), "failed", episode_id=result.id, error=taken))
+        else:
+            owner[result.id] = result.file
+            episodes.append(result)
     return episodes, failures
 
 
@@ -211,11 +224,11 @@ def ingest(
             work.append(planned)
 
     progress.start(len(work), sum(len(w.to_embed) for w in work))
+    writer = _Writer()
     try:
         for item in work:
-            result = _apply(item, store, batch_size, progress, lexical)
-            report.results.append(result)
-            progress.episode_done(result)
+            report.results.append(_apply(item, store, batch_size, progress, lexical, writer))
+        writer.drain()
         if prune:
             seen = {e.id for e in episodes} | {r.episode_id for r in failures}
             report.results.extend(_prune(manifest, seen, store))
@@ -223,8 +236,34 @@ def ingest(
             sync_lexical(store, lexical)
     except KeyboardInterrupt:
         report.interrupted = True
+    finally:
+        # Writes already queued finish, so every batch is whole; queued ones are dropped.
+        writer.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+class _Writer:
+    """Writes to Chroma and the lexical store on one background thread, in order, while
+    the next batch is embedded: the embedder and Chroma both release the GIL."""
+
+    _MAX_PENDING = 4
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
+        self._pending: list[Future[None]] = []
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self._pending.append(self._pool.submit(fn, *args))
+        while len(self._pending) > self._MAX_PENDING or (self._pending and self._pending[0].done()):
+            self._pending.pop(0).result()  # re-raises a failed write here
+
+    def drain(self) -> None:
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _apply(
@@ -233,6 +272,7 @@ def _apply(
     batch_size: int,
     progress: Progress,
     lexical: LexicalStore | None,
+    writer: _Writer,
 ) -> FileResult:
     result = FileResult(
         work.episode.file,
@@ -244,21 +284,34 @@ def _apply(
         vectors = store.vectors(sorted({source for _, source in work.to_reuse}))
         for start in range(0, len(work.to_reuse), batch_size):
             pairs = work.to_reuse[start : start + batch_size]
-            store.upsert([r for r, _ in pairs], [vectors[source] for _, source in pairs])
+            writer.submit(store.upsert, [r for r, _ in pairs], [vectors[src] for _, src in pairs])
             result.written += len(pairs)
     for start in range(0, len(work.to_embed), batch_size):
         batch = work.to_embed[start : start + batch_size]
         embedded: Vectors = store.embedder.embed_passages([r.document for r in batch])
-        store.upsert(batch, list(embedded))
+        writer.submit(store.upsert, batch, list(embedded))
         result.embedded += len(batch)
         result.written += len(batch)
         progress.segments_done(len(batch))
-    store.delete(work.to_delete)
     result.deleted = len(work.to_delete)
+    writer.submit(_finish_episode, work, store, lexical, progress, result)
+    return result
+
+
+def _finish_episode(
+    work: EpisodeWork,
+    store: SegmentStore,
+    lexical: LexicalStore | None,
+    progress: Progress,
+    result: FileResult,
+) -> None:
+    """After all of an episode's segments: drop stale ones, then write its manifest entry
+    (which marks it complete), then bring the lexical store in step."""
+    store.delete(work.to_delete)
     entry = store.put_episode(work.episode, work.digest)
     if lexical is not None:
         sync_episode(store, lexical, work.episode.id, dict(entry))
-    return result
+    progress.episode_done(result)
 
 
 def _prune(

@@ -28,11 +28,27 @@ from assistant.ingest import discover, ingest, parse_files  # noqa: E402
 BATCH = 32
 
 
+def replicated_dry_run(files: list[Path], copies: int) -> tuple[int, float]:
+    """Parse `copies` renamed copies of every file (a large archive): (files, seconds)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for n in range(copies):
+            for file in files:
+                text = file.read_text(encoding="utf-8").replace("watch?v=", f"watch?v=c{n}-", 1)
+                (Path(folder) / f"c{n}-{file.name}").write_text(text, encoding="utf-8")
+        many = discover([Path(folder)])
+        started = time.perf_counter()
+        episodes, failures = parse_files(many, 10_000_000)
+        seconds = time.perf_counter() - started
+    assert len(episodes) == len(many) and not failures
+    return len(many), seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", type=Path, default=ROOT.parent / "shared" / "archive")
     parser.add_argument("--embedder", choices=["e5", "use"], default="e5")
     parser.add_argument("--limit", type=int, default=0, help="only the first N files")
+    parser.add_argument("--copies", type=int, default=20, help="for the large dry run")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -46,6 +62,7 @@ def main() -> None:
         runs.append(time.perf_counter() - started)
     dry_run = statistics.median(runs)
     texts = [passage_text(s) for e in episodes for s in e.segments]
+    copies = replicated_dry_run(files, args.copies)
 
     embedder: Embedder = E5Embedder() if args.embedder == "e5" else USEEmbedder()
     embedder.embed_passages(["warm up"])
@@ -71,6 +88,8 @@ def main() -> None:
         "segments": len(texts),
         "dry_run_files_per_s": round(len(files) / dry_run, 1),
         "dry_run_segments_per_s": round(len(texts) / dry_run),
+        f"dry_run_x{args.copies}_files": copies[0],
+        f"dry_run_x{args.copies}_files_per_s": round(copies[0] / copies[1], 1),
         "embedder_alone_segments_per_s": round(len(texts) / embed_only, 2),
         "ingest_segments_per_s": round(len(texts) / full, 2),
         "overhead_ratio": round(full / embed_only, 3),

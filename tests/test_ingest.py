@@ -11,7 +11,8 @@ from conftest import PAIRS, CountingEmbedder, write_episode
 
 from assistant.embed import USEEmbedder
 from assistant.index import SegmentStore
-from assistant.ingest import ingest
+from assistant.ingest import _PARALLEL_FROM, discover, ingest, parse_files
+from assistant.parse import read_episode
 
 
 def open_store(path: Path, embedder: CountingEmbedder) -> SegmentStore:
@@ -207,3 +208,24 @@ def test_another_embedder_builds_another_collection(
     assert other.count() == 0
     assert run(archive, other).count("added") == 1
     assert len(other.segments.get(ids=["vid1:1"], include=["embeddings"])["embeddings"][0]) == 512
+
+
+def test_a_large_archive_is_parsed_in_parallel_with_the_same_results(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    for i in range(230):
+        write_episode(archive, f"v{i:03d}", PAIRS[: 1 + i % 5])
+    (archive / "bad.md").write_bytes(b"\x00")
+    (archive / "dup.md").write_text((archive / "2025-10-01-v007.md").read_text(encoding="utf-8"))
+    files = discover([archive])
+    assert len(files) >= _PARALLEL_FROM
+
+    episodes, failures = parse_files(files, 1_000_000)
+
+    assert len(episodes) == 230
+    assert sum(len(e.segments) for e in episodes) == sum(1 + i % 5 for i in range(230))
+    assert {Path(f.file).name: f.error.split(" ")[0] for f in failures} == {
+        "bad.md": "binary",
+        "dup.md": "episode",
+    }
+    serial = [read_episode(f, 1_000_000) for f in files[:5]]
+    assert [e.model_dump() for e in episodes[:5]] == [e.model_dump() for e in serial]
