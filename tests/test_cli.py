@@ -106,6 +106,10 @@ def test_exit_status_says_whether_a_file_failed(archive: Path, cli_env: dict[str
     assert missing.returncode == 1 and "no such file" in missing.stderr
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_and_wait(env: dict[str, str], archive: Path) -> subprocess.Popen[str]:
     env = {**env, "ASSISTANT_EMBED_BATCH_SIZE": "4"}
     proc = subprocess.Popen(
@@ -114,6 +118,8 @@ def _start_and_wait(env: dict[str, str], archive: Path) -> subprocess.Popen[str]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a runner started in the background inherits SIGINT ignored.
+        preexec_fn=_default_sigint,
     )
     assert proc.stderr is not None
     line = proc.stderr.readline()
