@@ -24,6 +24,13 @@ from assistant.settings import Settings
 GOLDEN_SAMPLE = Path(__file__).resolve().parents[1] / "benchmarks" / "golden" / "sample.jsonl"
 
 
+@pytest.fixture
+def own_copy(indexed: Settings, tmp_path: Path) -> Settings:
+    """Settings over a private copy of the indexed sample, for tests that change it."""
+    shutil.copytree(indexed.vectorstore_dir, tmp_path / "vs")
+    return Settings(vectorstore_dir=tmp_path / "vs")
+
+
 @pytest.fixture(scope="module")
 def helper(indexed: Settings, e5: E5Embedder) -> Assistant:
     return Assistant(Archive(indexed, e5))
@@ -160,11 +167,9 @@ def test_golden_sample_regression(helper: Assistant) -> None:
 
 
 def test_the_lexical_index_is_rebuilt_from_chroma_when_missing_or_corrupt(
-    indexed: Settings, e5: E5Embedder, tmp_path: Path
+    own_copy: Settings, e5: E5Embedder
 ) -> None:
-    copy = tmp_path / "vs"
-    shutil.copytree(indexed.vectorstore_dir, copy)
-    settings = Settings(vectorstore_dir=copy)
+    settings, copy = own_copy, own_copy.vectorstore_dir
     lexical_file = next(copy.glob("*.lexical.sqlite"))
     for extra in copy.glob("*.lexical.sqlite-*"):
         extra.unlink()
@@ -177,11 +182,9 @@ def test_the_lexical_index_is_rebuilt_from_chroma_when_missing_or_corrupt(
 
 
 def test_refresh_picks_up_what_another_process_ingested(
-    indexed: Settings, e5: E5Embedder, tmp_path: Path
+    own_copy: Settings, e5: E5Embedder, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "vs"
-    shutil.copytree(indexed.vectorstore_dir, copy)
-    settings = Settings(vectorstore_dir=copy)
+    settings = own_copy
     reader = Archive(settings, e5)
     writer = SegmentStore(open_client(settings), e5)
     write_episode(
@@ -201,11 +204,9 @@ def test_refresh_picks_up_what_another_process_ingested(
 
 
 def test_refresh_after_an_ingest_through_the_same_lexical_store(
-    indexed: Settings, e5: E5Embedder, tmp_path: Path
+    own_copy: Settings, e5: E5Embedder, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "vs"
-    shutil.copytree(indexed.vectorstore_dir, copy)
-    archive = Archive(Settings(vectorstore_dir=copy), e5)
+    archive = Archive(own_copy, e5)
     write_episode(tmp_path / "more", "fresh2", [("关于核聚变的新段落。", "About nuclear fusion.")])
     ingest([tmp_path / "more"], archive.store, max_bytes=10**6, lexical=archive.lexical_store)
     assert archive.refresh() is True
@@ -213,11 +214,9 @@ def test_refresh_after_an_ingest_through_the_same_lexical_store(
 
 
 def test_english_questions_reach_a_chinese_only_episode(
-    indexed: Settings, e5: E5Embedder, tmp_path: Path
+    own_copy: Settings, e5: E5Embedder, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "vs"
-    shutil.copytree(indexed.vectorstore_dir, copy)
-    archive = Archive(Settings(vectorstore_dir=copy), e5)
+    archive = Archive(own_copy, e5)
     zh_only = [
         ("我们今天讨论台积电在亚利桑那州新建的晶圆厂，以及它的良率问题。", ""),
         ("台积电表示，亚利桑那工厂的良率已经接近台湾本土工厂的水平。", ""),
