@@ -154,12 +154,6 @@ class SegmentStore:
     def count(self) -> int:
         return int(self.segments.count())
 
-    def all_metadata(self) -> Iterable[dict[str, Any]]:
-        total = self.count()
-        for offset in range(0, total, 5000):
-            page = self.segments.get(include=["metadatas"], limit=5000, offset=offset)
-            yield from page["metadatas"] or []
-
     # --- writes ------------------------------------------------------------------------
 
     def upsert(self, records: Sequence[Record], vectors: Sequence[Any]) -> None:

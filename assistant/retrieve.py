@@ -83,6 +83,8 @@ class LexicalIndex:
     version: str = ""  # the lexical store's version this was built from
     front_matter_terms: frozenset[str] = frozenset()
     position: dict[str, int] = field(default_factory=dict)  # segment id → row
+    # Filter field → casefolded value → the archive's spelling, for `Retriever.resolve`.
+    spellings: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, lexical: LexicalStore) -> LexicalIndex:
@@ -106,6 +108,15 @@ class LexicalIndex:
         )
         index.version = version
         index.position = {sid: i for i, sid in enumerate(index.ids)}
+        index.spellings = {
+            key: {v.casefold(): v for e in episodes for v in values(e)}
+            for key, values in (
+                ("speaker", lambda e: [e["speaker"]]),
+                ("person", lambda e: e["people"]),
+                ("company", lambda e: e["companies"]),
+                ("tag", lambda e: e["tags"]),
+            )
+        }
         return index
 
     def mask(self, filters: Filters) -> npt.NDArray[np.bool_] | None:
@@ -319,23 +330,11 @@ class Retriever:
 
     def resolve(self, filters: Filters) -> Filters:
         """Filter values as the archive spells them ('odd lots' → 'Odd Lots')."""
-        known: dict[str, set[str]] = {
-            "speaker": set(),
-            "person": set(),
-            "company": set(),
-            "tag": set(),
-        }
-        for e in self.lexical.episodes:
-            known["speaker"].add(e["speaker"])
-            known["person"].update(e["people"])
-            known["company"].update(e["companies"])
-            known["tag"].update(e["tags"])
         updates = {}
-        for key, values in known.items():
+        for key, spellings in self.lexical.spellings.items():
             wanted = getattr(filters, key)
             if wanted:
-                match = next((v for v in values if v.casefold() == wanted.casefold()), None)
-                updates[key] = match or wanted
+                updates[key] = spellings.get(wanted.casefold(), wanted)
         return filters.model_copy(update=updates)
 
 

@@ -91,8 +91,6 @@ class _Draft:
 
 @dataclass
 class _Scanner:
-    episode_id: str
-    line_offset: int
     drafts: list[_Draft] = field(default_factory=list)
     section: str = ""
     in_details: bool = False
@@ -214,7 +212,7 @@ def split_segments(body: str, episode_id: str, line_offset: int = 0) -> list[Seg
     `line_offset` is the number of file lines before the body, so that `Segment.line`
     points into the file.
     """
-    scanner = _Scanner(episode_id=episode_id, line_offset=line_offset)
+    scanner = _Scanner()
     for number, raw in enumerate(body.split("\n"), start=line_offset + 1):
         if not raw.strip():
             # A blank line ends a paragraph, and an english-text paragraph left open.
