@@ -188,12 +188,9 @@ def _filters(**values: str | None) -> Filters:
 
 
 def _assistant() -> Assistant:
-    from assistant.archive import Archive
-    from assistant.llm import make_chat_model
     from assistant.service import Assistant
 
-    settings = get_settings()
-    return Assistant(Archive(settings), make_chat_model(settings))
+    return Assistant.from_settings(get_settings())
 
 
 @app.command()
@@ -325,6 +322,14 @@ def serve(
 
     out.print(f"web chat: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     uvicorn.run("assistant.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def mcp() -> None:
+    """Serve the archive as MCP tools over stdio (search_archive, ask_archive, get_episode)."""
+    from assistant.mcp_server import serve_stdio
+
+    serve_stdio(get_settings())
 
 
 @app.command()

@@ -236,6 +236,14 @@ class BM25:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._weights[:, columns].sum(axis=1), dtype=np.float32).ravel()
 
+    def rows_with(self, term: str) -> npt.NDArray[np.int32]:
+        """The documents that contain `term`."""
+        index = self.vocabulary.get(term)
+        if index is None:
+            return np.zeros(0, dtype=np.int32)
+        column = self._weights.indptr[index], self._weights.indptr[index + 1]
+        return np.asarray(self._weights.indices[column[0] : column[1]], dtype=np.int32)
+
     def term_idf(self, term: str) -> float:
         index = self.vocabulary.get(term)
         return float(self.idf[index]) if index is not None else self.max_idf

@@ -153,6 +153,15 @@ class LexicalIndex:
         found |= {full for full in set(self.names.values()) if full.casefold() in lowered}
         return sorted(found)
 
+    def rows_mentioning(self, names: Sequence[str]) -> set[int]:
+        """Segments whose text holds the rarest word of any of `names`."""
+        rows: set[int] = set()
+        for name in names:
+            terms = tokenize(name)
+            if terms:
+                rows.update(self.bm25.rows_with(max(terms, key=self.bm25.term_idf)).tolist())
+        return rows
+
     def episodes_naming(self, names: Sequence[str]) -> set[int]:
         wanted = {n.casefold() for n in names}
         return {
@@ -274,11 +283,17 @@ class Retriever:
         weights = [0.8, 1.0]
         if names:
             naming = self.lexical.episodes_naming(names)
+            mentioning = self.lexical.rows_mentioning(names)
             position = self.lexical.position
+            # A paragraph that says the name counts as much as an episode that lists it;
+            # otherwise the boost buries exact matches from episodes with sparse front matter.
             boosted = [
                 sid
                 for sid in lexical + dense
-                if sid in position and self.lexical.episode_of[position[sid]] in naming
+                if sid in position
+                and (
+                    self.lexical.episode_of[position[sid]] in naming or position[sid] in mentioning
+                )
             ]
             rankings.append(list(dict.fromkeys(boosted)))
             weights.append(0.5)

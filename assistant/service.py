@@ -18,8 +18,9 @@ from assistant.answer import abstention, compose_extractive, should_abstain
 from assistant.archive import Archive
 from assistant.citations import validate_citations
 from assistant.language import Lang, detect_language
-from assistant.llm import generate, rewrite_question
+from assistant.llm import generate, make_chat_model, rewrite_question
 from assistant.models import Answer, Citation, Filters, Passage
+from assistant.settings import Settings
 
 __all__ = ["Assistant", "Event", "Turn"]
 
@@ -54,6 +55,11 @@ class Assistant:
     def __init__(self, archive: Archive, chat: BaseChatModel | None = None) -> None:
         self.archive = archive
         self.chat = chat
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Assistant:
+        """The archive from settings, with an LLM when one is configured."""
+        return cls(Archive(settings), make_chat_model(settings))
 
     @property
     def mode(self) -> Literal["extractive", "llm"]:

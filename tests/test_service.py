@@ -45,6 +45,15 @@ def test_search_finds_misspelled_english_through_the_chinese_side(helper: Assist
     assert any("Palunteer" in p.text_en for p in palantir)
 
 
+def test_a_paragraph_saying_the_name_is_boosted_like_an_episode_listing_it(
+    helper: Assistant,
+) -> None:
+    # The sample lists Nvidia in its front matter, oddlots1 does not; the exact paragraph
+    # was once ranked below three sample paragraphs by the name boost alone.
+    results = helper.search("Nvidia earnings beat expectations", k=3)
+    assert results[0].id == "oddlots1:2"
+
+
 def test_a_chinese_question_finds_english_heavy_paragraphs(helper: Assistant) -> None:
     results = helper.search("英伟达给华尔街分析师发了备忘录反驳伯里", k=5)
     assert any("memo" in p.text_en for p in results)

@@ -22,20 +22,13 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 
-def _open_assistant(settings: Settings) -> Assistant:
-    from assistant.archive import Archive
-    from assistant.llm import make_chat_model
-
-    return Assistant(Archive(settings), make_chat_model(settings))
-
-
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """The app; `assistant` is opened from `settings` at start-up unless one is passed in."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.assistant = assistant or _open_assistant(settings)
+        app.state.assistant = assistant or Assistant.from_settings(settings)
         yield
 
     app = FastAPI(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from assistant.api.deps import AssistantDep
 from assistant.api.schemas import EpisodeDetail, EpisodeList, EpisodeSummary, Segment
+from assistant.index import SegmentStore
 
 router = APIRouter(prefix="/api", tags=["episodes"])
 
@@ -81,10 +82,17 @@ def speakers(assistant: AssistantDep) -> list[str]:
 )
 def get_episode(episode_id: str, assistant: AssistantDep) -> EpisodeDetail:
     """One episode: its metadata and every segment, Chinese and English."""
-    store = assistant.archive.store
+    detail = episode_detail(assistant.archive.store, episode_id)
+    if detail is None:
+        raise HTTPException(404, f"no episode {episode_id!r} in the index")
+    return detail
+
+
+def episode_detail(store: SegmentStore, episode_id: str) -> EpisodeDetail | None:
+    """The episode as the API and the MCP server return it, or None if it is not indexed."""
     found = store.episode(episode_id)
     if found is None:
-        raise HTTPException(404, f"no episode {episode_id!r} in the index")
+        return None
     entry, front = found
     segments = [
         Segment(
