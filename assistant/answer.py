@@ -29,6 +29,7 @@ __all__ = [
     "select_sentences",
     "should_abstain",
     "unknown_names",
+    "without_sources",
 ]
 
 # Calibrated on benchmarks/golden/archive.jsonl (see BENCHMARKS.md): the share of the
@@ -190,6 +191,13 @@ def compose_extractive(question: str, lang: Lang, passages: Sequence[Passage], i
         grounded=True,
         mode="extractive",
     )
+
+
+def without_sources(answer: Answer) -> str:
+    """The answer text without the trailing source list of an extractive answer, for
+    clients that show citations themselves (Slack)."""
+    head, found, _ = answer.answer.rpartition(f"\n\n{_SOURCES[answer.lang]}\n")
+    return head if found and answer.mode == "extractive" else answer.answer
 
 
 def _source_line(passage: Passage, lang: Lang) -> str:

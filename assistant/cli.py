@@ -325,6 +325,18 @@ def serve(
 
 
 @app.command()
+def slack() -> None:
+    """Run the Slack bot over Socket Mode (no public URL needed; see the README)."""
+    from assistant.slack import run_socket_mode
+
+    try:
+        run_socket_mode(get_settings())
+    except ValueError as exc:
+        err.print(f"[red]error[/]: {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
 def mcp() -> None:
     """Serve the archive as MCP tools over stdio (search_archive, ask_archive, get_episode)."""
     from assistant.mcp_server import serve_stdio

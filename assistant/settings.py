@@ -97,6 +97,23 @@ class Settings(BaseSettings):
         description="Public base URL of this server (https://…), for links to the web "
         "reader from Slack and the OpenAI-compatible endpoint. Empty: links are paths.",
     )
+    slack_signing_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="The Slack app's signing secret; with slack_bot_token it mounts the bot "
+        "at /slack/events (HTTP mode). Every request's signature is checked with it.",
+    )
+    slack_bot_token: SecretStr = Field(
+        default=SecretStr(""), description="The Slack app's bot token (xoxb-…)."
+    )
+    slack_app_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="An app-level token (xapp-…, scope connections:write) for Socket Mode "
+        "(`assistant slack`).",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Base URL of the Slack Web API, for proxies and tests.",
+    )
     max_file_bytes: int = Field(
         default=5_000_000, ge=1, description="Archive files larger than this are rejected."
     )

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import openai
 import pytest
-import uvicorn
-from conftest import free_port
+from conftest import serve_app
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import SecretStr
 
@@ -24,26 +20,6 @@ from assistant.service import Assistant
 from assistant.settings import Settings
 
 
-@contextmanager
-def serve(settings: Settings, assistant: Assistant) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, assistant), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def archive(indexed: Settings, e5: E5Embedder) -> Archive:
     return Archive(indexed, e5)
@@ -51,7 +27,7 @@ def archive(indexed: Settings, e5: E5Embedder) -> Archive:
 
 @pytest.fixture(scope="module")
 def base_url(indexed: Settings, archive: Archive) -> Iterator[str]:
-    with serve(indexed, Assistant(archive)) as url:
+    with serve_app(create_app(indexed, Assistant(archive))) as url:
         yield url
 
 
@@ -229,7 +205,8 @@ def test_api_key_and_cors(indexed: Settings, archive: Archive) -> None:
     settings = indexed.model_copy(
         update={"api_key": SecretStr("s3cret"), "cors_origins": ["https://tools.example"]}
     )
-    with serve(settings, Assistant(archive)) as url, httpx.Client(base_url=url) as c:
+    app = create_app(settings, Assistant(archive))
+    with serve_app(app) as url, httpx.Client(base_url=url) as c:
         assert c.get("/healthz").status_code == 200
         assert c.post("/api/search", json={"query": "rate"}).status_code == 401
         wrong = c.post(
@@ -251,7 +228,7 @@ def test_api_key_and_cors(indexed: Settings, archive: Archive) -> None:
 def test_a_failure_mid_stream_becomes_an_error_event(indexed: Settings, archive: Archive) -> None:
     chat = FakeListChatModel(responses=["Mary Daly backs a rate cut [1]."], error_on_chunk_number=4)
     with (
-        serve(indexed, Assistant(archive, chat)) as url,
+        serve_app(create_app(indexed, Assistant(archive, chat))) as url,
         httpx.Client(base_url=url, timeout=60) as c,
     ):
         response = c.post(

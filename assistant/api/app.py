@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,10 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from assistant.api.deps import require_api_key
-from assistant.api.routes import ask, episodes, health, openai_compat, search, web
+from assistant.api.routes import ask, episodes, health, openai_compat, search, slack, web
 from assistant.resources import resource_dir
 from assistant.service import Assistant
 from assistant.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 __all__ = ["create_app"]
 log = logging.getLogger(__name__)
@@ -38,6 +42,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.slack = _slack_app(settings, app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -73,9 +78,18 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(ask.router, dependencies=protected)
     app.include_router(episodes.router, dependencies=protected)
     app.include_router(openai_compat.router, dependencies=protected)
+    app.include_router(slack.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=resource_dir("web")), name="static")
     return app
+
+
+def _slack_app(settings: Settings, app: FastAPI) -> App | None:
+    from assistant.slack import make_slack_app, slack_configured
+
+    if not slack_configured(settings):
+        return None
+    return make_slack_app(settings, lambda: app.state.assistant)
 
 
 def _jsonable(errors: object) -> object:
