@@ -13,14 +13,18 @@ from typing import Any
 from assistant.embed import Embedder, make_embedder
 from assistant.index import SegmentStore, open_client
 from assistant.lexical import LexicalStore, sync_lexical
-from assistant.retrieve import LexicalIndex, Retriever
 from assistant.settings import Settings
+from assistant.snapshot import open_retriever
 
-__all__ = ["Archive", "lexical_path"]
+__all__ = ["Archive", "lexical_path", "snapshot_path"]
 
 
 def lexical_path(settings: Settings, collection: str) -> Path:
     return settings.vectorstore_dir / f"{collection}.lexical.sqlite"
+
+
+def snapshot_path(settings: Settings, collection: str) -> Path:
+    return settings.vectorstore_dir / f"{collection}.snapshot.npz"
 
 
 class Archive:
@@ -34,8 +38,9 @@ class Archive:
             settings.collection_prefix,
         )
         self.lexical_store = LexicalStore(lexical_path(settings, self.store.name))
+        self.snapshot_path = snapshot_path(settings, self.store.name)
         sync_lexical(self.store, self.lexical_store)
-        self.retriever = Retriever(self.store, LexicalIndex.load(self.lexical_store))
+        self.retriever = open_retriever(self.store, self.lexical_store, self.snapshot_path)
         self._refreshing = threading.Lock()
         self._checked = time.monotonic()
 
@@ -48,7 +53,7 @@ class Archive:
             # an ingest in this process may have updated the lexical store itself.
             if self.lexical_store.version() == self.retriever.lexical.version:
                 return False
-            self.retriever = Retriever(self.store, LexicalIndex.load(self.lexical_store))
+            self.retriever = open_retriever(self.store, self.lexical_store, self.snapshot_path)
             return True
 
     def refresh_if_stale(self) -> bool:

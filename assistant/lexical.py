@@ -230,6 +230,25 @@ class BM25:
         )
         self.size = len(docs)
 
+    @classmethod
+    def from_arrays(
+        cls,
+        vocabulary: Sequence[str],
+        idf: npt.NDArray[np.float32],
+        max_idf: float,
+        weights: sparse.csc_matrix,
+    ) -> BM25:
+        """A BM25 as `arrays()` described it (see assistant/snapshot.py)."""
+        bm25 = cls.__new__(cls)
+        bm25.vocabulary = {term: i for i, term in enumerate(vocabulary)}
+        bm25.idf, bm25.max_idf, bm25._weights = idf, max_idf, weights
+        bm25.size = weights.shape[0]
+        return bm25
+
+    def arrays(self) -> tuple[list[str], npt.NDArray[np.float32], float, sparse.csc_matrix]:
+        """Everything a BM25 is: vocabulary in column order, idf, max idf, weights."""
+        return list(self.vocabulary), self.idf, self.max_idf, self._weights
+
     def scores(self, query_tokens: Sequence[str]) -> npt.NDArray[np.float32]:
         columns = [self.vocabulary[t] for t in set(query_tokens) if t in self.vocabulary]
         if not columns:

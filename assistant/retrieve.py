@@ -88,17 +88,32 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, lexical: LexicalStore) -> LexicalIndex:
+        """Built from the lexical store's rows (seconds at 100k segments; see snapshot.py)."""
         version = lexical.version()
         episodes = lexical.episodes()
         position = {e["episode_id"]: i for i, e in enumerate(episodes)}
         rows = lexical.rows()
-        index = cls(
+        return cls.assemble(
             ids=[r.id for r in rows],
             episode_of=np.asarray([position.get(r.episode_id, -1) for r in rows], dtype=np.int32),
             turn_speakers=[r.turn_speaker for r in rows],
             episodes=episodes,
             bm25=BM25([r.tokens for r in rows]),
+            version=version,
         )
+
+    @classmethod
+    def assemble(
+        cls,
+        ids: list[str],
+        episode_of: npt.NDArray[np.int32],
+        turn_speakers: list[str],
+        episodes: list[dict[str, Any]],
+        bm25: BM25,
+        version: str,
+    ) -> LexicalIndex:
+        """The index from its stored parts, with what derives from them (cheap)."""
+        index = cls(ids, episode_of, turn_speakers, episodes, bm25, version=version)
         index.names = _name_parts(episodes)
         index.front_matter_terms = frozenset(
             term
@@ -106,8 +121,7 @@ class LexicalIndex:
             for value in [e["speaker"], *e["people"], *e["companies"], *e.get("products", [])]
             for term in tokenize(value)
         )
-        index.version = version
-        index.position = {sid: i for i, sid in enumerate(index.ids)}
+        index.position = {sid: i for i, sid in enumerate(ids)}
         index.spellings = {
             key: {v.casefold(): v for e in episodes for v in values(e)}
             for key, values in (
@@ -234,6 +248,10 @@ class OneSided:
         vectors = np.asarray(found["embeddings"], dtype=np.float32) if ids else np.zeros((0, 1))
         return cls(ids, vectors.astype(np.float32), list(found["metadatas"] or []))
 
+    @classmethod
+    def load_both(cls, store: SegmentStore) -> dict[str, OneSided]:
+        return {lang: cls.load(store, lang) for lang in ("en", "zh")}
+
     def nearest(
         self, vector: npt.NDArray[np.float32], allowed: npt.NDArray[np.bool_] | None, n: int
     ) -> dict[str, tuple[float, dict[str, Any]]]:
@@ -253,11 +271,16 @@ class OneSided:
 class Retriever:
     """Search the archive: `search(query, k, filters)` → passages, best first."""
 
-    def __init__(self, store: SegmentStore, lexical: LexicalIndex) -> None:
+    def __init__(
+        self,
+        store: SegmentStore,
+        lexical: LexicalIndex,
+        one_sided: dict[str, OneSided] | None = None,
+    ) -> None:
         self.store = store
         self.lexical = lexical
         # Keyed by the query's language: the segments that lack it.
-        self.one_sided = {lang: OneSided.load(store, lang) for lang in ("en", "zh")}
+        self.one_sided = one_sided or OneSided.load_both(store)
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Passage]:
         return self.search_scored(query, k, filters)[0]
