@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from assistant.api.availability import handle_unavailable, start_assistant
 from assistant.api.deps import require_api_key
 from assistant.api.routes import ask, episodes, health, openai_compat, search, web
 from assistant.resources import resource_dir
@@ -22,11 +23,15 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 
-def _open_assistant(settings: Settings) -> Assistant:
+def _assistant_opener(settings: Settings) -> Callable[[], Assistant]:
+    """Opens the assistant; the embedder and chat model are made once, however many tries
+    opening the index takes (see availability)."""
     from assistant.archive import Archive
+    from assistant.embed import make_embedder
     from assistant.llm import make_chat_model
 
-    return Assistant(Archive(settings), make_chat_model(settings))
+    embedder, chat = make_embedder(settings), make_chat_model(settings)
+    return lambda: Assistant(Archive(settings, embedder), chat)
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
@@ -35,7 +40,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.assistant = assistant or _open_assistant(settings)
+        start_assistant(app, (lambda: assistant) if assistant else _assistant_opener(settings))
         yield
 
     app = FastAPI(
@@ -74,6 +79,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             {"detail": "; ".join(problems), "errors": _jsonable(exc.errors())}, status_code=422
         )
 
+    handle_unavailable(app, settings)
     protected = [Depends(require_api_key)]
     app.include_router(health.router)
     app.include_router(search.router, dependencies=protected)
