@@ -5,18 +5,21 @@ Every entry point (CLI, HTTP API, Slack, MCP) opens one of these from the settin
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from assistant.embed import Embedder, make_embedder
-from assistant.index import SegmentStore, open_client
-from assistant.lexical import LexicalStore, sync_lexical
+from assistant.index import SegmentStore, StoreUnavailable, open_client
+from assistant.lexical import LexicalStore, is_damaged, sync_lexical
 from assistant.settings import Settings
 from assistant.snapshot import open_retriever
 
 __all__ = ["Archive", "lexical_path", "snapshot_path"]
+log = logging.getLogger(__name__)
 
 
 def lexical_path(settings: Settings, collection: str) -> Path:
@@ -39,25 +42,71 @@ class Archive:
         )
         self.lexical_store = LexicalStore(lexical_path(settings, self.store.name))
         self.snapshot_path = snapshot_path(settings, self.store.name)
-        sync_lexical(self.store, self.lexical_store)
-        self.retriever = open_retriever(self.store, self.lexical_store, self.snapshot_path)
+        try:
+            sync_lexical(self.store, self.lexical_store)
+            self.retriever = open_retriever(self.store, self.lexical_store, self.snapshot_path)
+        except BaseException:
+            self.lexical_store.close()
+            raise
         self._refreshing = threading.Lock()
         self._checked = time.monotonic()
 
     def refresh(self) -> bool:
-        """Pick up what another process ingested; True when anything changed."""
+        """Pick up what another process ingested; True when anything changed.
+
+        A lexical file that was deleted, replaced or corrupted meanwhile is reopened or
+        rebuilt from Chroma; the index in memory serves until the new one is loaded.
+        """
         with self._refreshing:
-            self._checked = time.monotonic()
-            sync_lexical(self.store, self.lexical_store)
-            # Compare with what the loaded index was built from, not with what sync did:
-            # an ingest in this process may have updated the lexical store itself.
-            if self.lexical_store.version() == self.retriever.lexical.version:
-                return False
-            self.retriever = open_retriever(self.store, self.lexical_store, self.snapshot_path)
-            return True
+            return self._refresh()
 
     def refresh_if_stale(self) -> bool:
-        """`refresh`, at most once every `settings.refresh_seconds` (one manifest read)."""
-        if time.monotonic() - self._checked < self.settings.refresh_seconds:
+        """`refresh`, at most once every `settings.refresh_seconds` (one manifest read).
+
+        A failed check is not the request's failure: it is tried again at the next
+        interval, the request's own Chroma calls fail if Chroma is away, and what is
+        answered from memory still works.
+        """
+        # One request refreshes; the others are served from the index in memory meanwhile
+        # rather than wait (a rebuild of the lexical file, or a hung Chroma, takes long).
+        if self._fresh() or not self._refreshing.acquire(blocking=False):
             return False
-        return self.refresh()
+        try:
+            return self._refresh()
+        except (StoreUnavailable, sqlite3.Error) as exc:
+            log.warning("cannot check for new ingests: %s", exc)
+            return False
+        finally:
+            self._refreshing.release()
+
+    @property
+    def _path(self) -> Path:
+        return self.lexical_store.path
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._checked < self.settings.refresh_seconds
+
+    def _refresh(self) -> bool:
+        self._checked = time.monotonic()
+        try:
+            return self._reload()
+        except sqlite3.DatabaseError as exc:
+            if not is_damaged(exc):
+                raise
+            log.warning("rebuilding the damaged lexical index %s: %s", self._path, exc)
+            self.lexical_store.discard()
+            self.lexical_store = LexicalStore(self._path)
+            return self._reload()
+
+    def _reload(self) -> bool:
+        if self.lexical_store.replaced():
+            log.info("reopening the lexical index %s: replaced on disk", self._path)
+            self.lexical_store.close()
+            self.lexical_store = LexicalStore(self._path)
+        sync_lexical(self.store, self.lexical_store)
+        # Compare with what the loaded index was built from, not with what sync did:
+        # an ingest in this process may have updated the lexical store itself.
+        if self.lexical_store.version() == self.retriever.lexical.version:
+            return False
+        self.retriever = open_retriever(self.store, self.lexical_store, self.snapshot_path)
+        return True

@@ -4,18 +4,24 @@ The episodes collection is the manifest that makes re-ingest cheap: an episode's
 written only after all its segments are, so an entry whose hash matches the parsed file
 means the segments are complete and current. Both collections work the same on the
 embedded `PersistentClient` and on a Chroma server.
+
+A Chroma server can stop and come back while we run. Every call to it has a timeout, and
+a call that cannot reach it raises `StoreUnavailable`, which callers may retry: the
+client and collection handles stay valid across a server restart on the same data.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
@@ -24,7 +30,14 @@ from assistant.models import Episode, Segment
 from assistant.segment import SEGMENTATION_VERSION
 from assistant.settings import Settings
 
-__all__ = ["Record", "SegmentStore", "open_client", "open_store", "segment_record"]
+__all__ = [
+    "Record",
+    "SegmentStore",
+    "StoreUnavailable",
+    "open_client",
+    "open_store",
+    "segment_record",
+]
 
 Metadata = dict[str, str | int | float | bool | list[str]]
 _LIST_METADATA = ("tags", "people", "companies", "products")
@@ -85,18 +98,56 @@ def episode_hash(episode: Episode, records: Sequence[Record]) -> str:
     return _hash(episode.file, front, *(r.record_hash for r in records))
 
 
+class StoreUnavailable(RuntimeError):
+    """The Chroma server cannot be reached (stopped, restarting, or not answering in time).
+
+    Worth retrying later: nothing is wrong with the request or the data.
+    """
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    try:
+        yield
+    except httpx.TransportError as exc:  # refused, reset, timed out, cut mid-answer
+        raise StoreUnavailable(f"the Chroma server did not answer ({_reason(exc)})") from exc
+
+
+def _reason(exc: httpx.TransportError) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def open_client(settings: Settings) -> Any:
     telemetry = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=telemetry,
-        )
+        timeout = httpx.Timeout(settings.chroma_timeout, connect=settings.chroma_connect_timeout)
+        with _reachable():
+            # The client's constructor asks the server who we are, with no timeout: a
+            # heartbeat first keeps a hung server from hanging start-up.
+            heartbeat = httpx.get(
+                f"{settings.chroma_url.rstrip('/')}/api/v2/heartbeat", timeout=timeout
+            )
+            if heartbeat.is_error:  # e.g. a proxy in front of a stopped server
+                raise StoreUnavailable(f"the Chroma server's heartbeat: {heartbeat.status_code}")
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=telemetry,
+            )
+        _set_timeout(client, timeout)
+        return client
     settings.vectorstore_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.vectorstore_dir), settings=telemetry)
+
+
+def _set_timeout(client: Any, timeout: httpx.Timeout) -> None:
+    """chromadb's HTTP session waits forever (timeout=None) and has no setting for it."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise RuntimeError("this chromadb version hides its HTTP session: cannot set timeouts")
+    session.timeout = timeout
 
 
 def open_store(settings: Settings, embedder: Embedder) -> SegmentStore:
@@ -108,15 +159,18 @@ class SegmentStore:
         self.embedder = embedder
         self.name = collection_name(prefix, embedder, SEGMENTATION_VERSION)
         meta = {"embedder": embedder.name, "segmentation_version": SEGMENTATION_VERSION}
-        self.segments = client.get_or_create_collection(
-            self.name,
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata=meta,
-        )
-        self.episodes = client.get_or_create_collection(
-            self.name + "-episodes", embedding_function=None, metadata=meta
-        )
+        with _reachable():
+            segments = client.get_or_create_collection(
+                self.name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata=meta,
+            )
+            episodes = client.get_or_create_collection(
+                self.name + "-episodes", embedding_function=None, metadata=meta
+            )
+        self.segments = Collection(segments)
+        self.episodes = Collection(episodes)
 
     # --- reads -------------------------------------------------------------------------
 
@@ -152,7 +206,7 @@ class SegmentStore:
         return out
 
     def count(self) -> int:
-        return int(self.segments.count())
+        return self.segments.count()
 
     # --- writes ------------------------------------------------------------------------
 
@@ -196,6 +250,37 @@ class SegmentStore:
         self.delete(stale)
         self.episodes.delete(ids=[episode_id])
         return len(stale)
+
+
+class Collection:
+    """A Chroma collection whose calls raise `StoreUnavailable` when the server is gone.
+
+    Retrieval and the lexical sync call these directly; the wrapper is what lets every
+    caller tell an outage from a bug without knowing Chroma's transport.
+    """
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        with _reachable():
+            return self.collection.get(*args, **kwargs)
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        with _reachable():
+            return self.collection.query(*args, **kwargs)
+
+    def upsert(self, *args: Any, **kwargs: Any) -> None:
+        with _reachable():
+            self.collection.upsert(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        with _reachable():
+            self.collection.delete(*args, **kwargs)
+
+    def count(self) -> int:
+        with _reachable():
+            return int(self.collection.count())
 
 
 def _hash(*parts: str) -> str:

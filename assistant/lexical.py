@@ -17,6 +17,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,6 +35,7 @@ __all__ = [
     "LexicalStore",
     "Row",
     "episode_facts",
+    "is_damaged",
     "sync_episode",
     "sync_lexical",
     "tokenize",
@@ -121,22 +123,50 @@ def episode_facts(episode_id: str, entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def is_damaged(exc: sqlite3.Error) -> bool:
+    """Whether SQLite found the file corrupted or not a database at all (not merely busy)."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
 class LexicalStore:
-    """The persisted tokens: one SQLite file beside the Chroma data."""
+    """The persisted tokens: one SQLite file beside the Chroma data.
+
+    Several processes share it (API workers, ingest). It is derived from Chroma, so a
+    damaged file is deleted and rebuilt, and one deleted or replaced under an open
+    connection is reopened (see `replaced`).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = self._connect()
-        except sqlite3.DatabaseError:
-            # A corrupted cache is not fatal: it is derived from Chroma and is rebuilt.
-            path.unlink(missing_ok=True)
+        except sqlite3.DatabaseError as exc:
+            if not is_damaged(exc):
+                raise
+            _remove(path)
             self._db = self._connect()
+        self._identity = _identity(path)
+
+    def replaced(self) -> bool:
+        """Whether the file was deleted or replaced (by hand, or by another process that
+        rebuilt it) since it was opened: this connection then reads a file no one sees."""
+        return _identity(self.path) != self._identity
+
+    def discard(self) -> None:
+        """Close, and delete the file (found unreadable) unless it was already replaced."""
+        self.close()
+        if not self.replaced():
+            _remove(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
+        # A rollback journal, not WAL: WAL's -wal and -shm files outlive a deleted or
+        # replaced database, and are replayed into (or deleted from under) the new one.
+        # Busy while a process of an older version holds it in WAL mode, which still works.
+        with suppress(sqlite3.OperationalError):
+            db.execute("PRAGMA journal_mode=DELETE")
         if db.execute("PRAGMA user_version").fetchone()[0] != TOKENIZER_VERSION:
             # Tokens from another tokenizer version are stale: start over, sync refills.
             db.executescript("DROP TABLE IF EXISTS segments; DROP TABLE IF EXISTS episodes;")
@@ -196,6 +226,20 @@ class LexicalStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _remove(path: Path) -> None:
+    # The journals of a deleted database go too, or its replacement would replay them.
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 class BM25:

@@ -39,6 +39,11 @@ def make_server(assistant: Assistant, settings: Settings) -> MCPServer:
     server = MCPServer("archive-assistant", instructions=INSTRUCTIONS)
     base = settings.public_url.rstrip("/")
 
+    def current() -> Assistant:
+        # Another process (an ingest) may have changed the index since the last call.
+        assistant.archive.refresh_if_stale()
+        return assistant
+
     def linked(passage: P) -> P:
         return passage.model_copy(update={"url": base + passage.url}) if base else passage
 
@@ -49,7 +54,7 @@ def make_server(assistant: Assistant, settings: Settings) -> MCPServer:
         `filters` narrows by episode speaker, turn speaker, date range (ISO), person,
         company, tag or episode id.
         """
-        return SearchResults(results=[linked(p) for p in assistant.search(query, k, filters)])
+        return SearchResults(results=[linked(p) for p in current().search(query, k, filters)])
 
     @server.tool()
     def ask_archive(
@@ -64,14 +69,14 @@ def make_server(assistant: Assistant, settings: Settings) -> MCPServer:
         does not cover the question the answer says so and `citations` is empty. Pass
         earlier turns in `history` for follow-up questions.
         """
-        answer = assistant.ask(question, k, filters, history or ())
+        answer = current().ask(question, k, filters, history or ())
         return answer.model_copy(update={"citations": [linked(c) for c in answer.citations]})
 
     @server.tool()
     def get_episode(episode_id: Annotated[str, Field(min_length=1)]) -> EpisodeDetail:
         """One episode by id (the `episode_id` of a passage): front matter and every
         paragraph in order."""
-        detail = episode_detail(assistant.archive.store, episode_id)
+        detail = episode_detail(current().archive.store, episode_id)
         if detail is None:
             raise ToolError(f"no episode {episode_id!r} in the index")
         return detail

@@ -24,6 +24,21 @@ class Settings(BaseSettings):
         description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. "
         "Empty: use the embedded index in vectorstore_dir.",
     )
+    chroma_connect_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds to wait for a TCP connection to the Chroma server. A stopped "
+        "server refuses at once; this bounds an unroutable or overloaded host (one SYN "
+        "retransmit fits).",
+    )
+    chroma_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds to wait for the Chroma server to answer one request once "
+        "connected; a hung server fails API requests with 503 after this long (twice, "
+        "for the request that also checks for new ingests). On the whole archive the "
+        "slowest call takes 0.3 s, a query under 16 concurrent ones 0.6 s (BENCHMARKS.md).",
+    )
     collection_prefix: str = Field(
         default="segments",
         description="Prefix of the Chroma collection name; the embedder and segmentation "
@@ -91,6 +106,12 @@ class Settings(BaseSettings):
     )
     refresh_seconds: float = Field(
         default=5.0, ge=0, description="How often a server checks Chroma for new ingests."
+    )
+    retry_after_seconds: int = Field(
+        default=5,
+        ge=1,
+        description="Retry-After of the 503 the API answers while the Chroma server is "
+        "unreachable: about what a restart of `chroma run` takes.",
     )
     public_url: str = Field(
         default="",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -188,6 +189,29 @@ def test_the_lexical_index_is_rebuilt_from_chroma_when_missing_or_corrupt(
     assert rebuilt.retriever.search("谁支持降息？")[0].episode_id == "49u9cMwrKao"
     lexical_file.unlink()
     assert len(Archive(settings, e5).retriever.lexical.ids) == 55
+
+
+def test_refresh_rebuilds_a_lexical_file_deleted_or_damaged_under_it(
+    own_copy: Settings, e5: E5Embedder
+) -> None:
+    archive = Archive(own_copy, e5)
+    path = archive.lexical_store.path
+
+    def rows_on_disk() -> int:
+        store = LexicalStore(path)
+        try:
+            return len(store.rows())
+        finally:
+            store.close()
+
+    path.unlink()
+    assert archive.refresh() is False  # rebuilt from Chroma: the same as in memory
+    assert rows_on_disk() == 55
+    path.write_bytes(os.urandom(path.stat().st_size))  # same file, as the open one sees
+    assert archive.refresh() is False
+    assert rows_on_disk() == 55
+    assert archive.refresh() is False and rows_on_disk() == 55
+    assert archive.retriever.search("谁支持降息？")[0].episode_id == "49u9cMwrKao"
 
 
 def test_refresh_picks_up_what_another_process_ingested(

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from assistant.api.availability import current_assistant, handle_unavailable, start_assistant
 from assistant.api.deps import require_api_key
 from assistant.api.routes import ask, episodes, health, openai_compat, search, slack, web
 from assistant.resources import resource_dir
@@ -26,13 +27,24 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 
+def _assistant_opener(settings: Settings) -> Callable[[], Assistant]:
+    """Opens the assistant; the embedder and chat model are made once, however many tries
+    opening the index takes (see availability)."""
+    from assistant.archive import Archive
+    from assistant.embed import make_embedder
+    from assistant.llm import make_chat_model
+
+    embedder, chat = make_embedder(settings), make_chat_model(settings)
+    return lambda: Assistant(Archive(settings, embedder), chat)
+
+
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """The app; `assistant` is opened from `settings` at start-up unless one is passed in."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.assistant = assistant or Assistant.from_settings(settings)
+        start_assistant(app, (lambda: assistant) if assistant else _assistant_opener(settings))
         yield
 
     app = FastAPI(
@@ -72,6 +84,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             {"detail": "; ".join(problems), "errors": _jsonable(exc.errors())}, status_code=422
         )
 
+    handle_unavailable(app, settings)
     protected = [Depends(require_api_key)]
     app.include_router(health.router)
     app.include_router(search.router, dependencies=protected)
@@ -89,7 +102,7 @@ def _slack_app(settings: Settings, app: FastAPI) -> App | None:
 
     if not slack_configured(settings):
         return None
-    return make_slack_app(settings, lambda: app.state.assistant)
+    return make_slack_app(settings, lambda: current_assistant(app))
 
 
 def _jsonable(errors: object) -> object:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from assistant.api.availability import current_assistant
 from assistant.service import Assistant
 from assistant.settings import Settings
 
@@ -17,7 +18,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_assistant(request: Request) -> Assistant:
-    assistant: Assistant = request.app.state.assistant
+    assistant = current_assistant(request.app)
     # Another process (ingest, another worker) may have changed the index.
     assistant.archive.refresh_if_stale()
     return assistant

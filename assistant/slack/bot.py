@@ -138,7 +138,10 @@ class _Bot:
 
     def _answer(self, question: str, lang: Lang, history: list[Turn]) -> Message:
         try:
-            return answer_message(self.assistant().ask(question, history=history), self.public_url)
+            assistant = self.assistant()
+            # Another process (an ingest) may have changed the index since the last question.
+            assistant.archive.refresh_if_stale()
+            return answer_message(assistant.ask(question, history=history), self.public_url)
         except Exception as exc:
             log.exception("answering a Slack question failed")
             return error_message(lang, _reason(exc))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from assistant.api.deps import AssistantDep, SettingsDep, check_limits
 from assistant.api.schemas import AskRequest
 from assistant.models import Answer
-from assistant.service import Assistant
+from assistant.service import Event
 
 router = APIRouter(prefix="/api", tags=["ask"])
 log = logging.getLogger(__name__)
@@ -35,8 +36,12 @@ def ask(
     """Answer `question` from the archive, in its language, with cited paragraphs."""
     check_limits(settings, body.question, body.k, "question")
     if "text/event-stream" in request.headers.get("accept", ""):
+        events = assistant.ask_stream(body.question, body.k, body.filters, body.history)
+        # Retrieval runs before the first event: its failure (Chroma away) is still a
+        # status code here, where a started stream could only report it in-band.
+        first = next(events)
         return StreamingResponse(
-            _events(assistant, body),
+            _events(chain([first], events)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -47,9 +52,9 @@ def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _events(assistant: Assistant, body: AskRequest) -> Iterator[str]:
+def _events(events: Iterator[Event]) -> Iterator[str]:
     try:
-        for event in assistant.ask_stream(body.question, body.k, body.filters, body.history):
+        for event in events:
             if event.kind == "citations":
                 yield sse("citations", {"citations": [c.model_dump() for c in event.data]})
             elif event.kind == "token":

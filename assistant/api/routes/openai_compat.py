@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -19,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from assistant.api.deps import AssistantDep, SettingsDep, check_limits
 from assistant.api.schemas import ChatCompletionRequest
 from assistant.models import Answer
-from assistant.service import Assistant, Turn
+from assistant.service import Event, Turn
 from assistant.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -60,8 +61,10 @@ def chat_completions(
     check_limits(settings, question, 8, "question")
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if body.stream:
+        events = assistant.ask_stream(question, history=history)
+        first = next(events)  # retrieval: a failure is a status code, not an in-band error
         return StreamingResponse(
-            _chunks(assistant, settings, question, history, completion_id),
+            _chunks(chain([first], events), settings, completion_id),
             media_type="text/event-stream",
         )
     answer = assistant.ask(question, history=history)
@@ -93,13 +96,11 @@ def _chunk(completion_id: str, delta: dict[str, str], finish: str | None = None)
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
-def _chunks(
-    assistant: Assistant, settings: Settings, question: str, history: list[Turn], completion_id: str
-) -> Iterator[str]:
+def _chunks(events: Iterator[Event], settings: Settings, completion_id: str) -> Iterator[str]:
     yield _chunk(completion_id, {"role": "assistant", "content": ""})
     answer: Answer | None = None
     try:
-        for event in assistant.ask_stream(question, history=history):
+        for event in events:
             if event.kind == "token":
                 yield _chunk(completion_id, {"content": event.data})
             elif event.kind == "done":

@@ -1,0 +1,24 @@
+"""A short run of benchmarks/soak.py: two workers over a Chroma server, clients asking
+and searching while an ingest process adds and revises episodes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, SHARED_ARCHIVE
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_ARCHIVE.is_dir(), reason="../shared/archive is not here")
+def test_a_short_soak_has_no_errors_and_only_valid_citations() -> None:
+    # The RSS bound is loose here: 25 s is mostly warm-up; the full soak holds 25%.
+    command = [sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--seconds", "25"]
+    command += ["--initial", "1", "--rss-growth", "0.5"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert ", errors: 0;" in run.stdout
+    assert "invalid citations: 0," in run.stdout
+    assert "ingest runs: 0 " not in run.stdout  # the ingest ran alongside
+    assert "answers: 0," not in run.stdout
