@@ -42,7 +42,9 @@ __all__ = [
 ]
 
 # Bump when `tokenize` changes: stored tokens of another version are rebuilt from Chroma.
-TOKENIZER_VERSION = 3
+# The store's format: the tokenizer's version, and since 4 each segment's vector beside
+# its tokens (for exact filtered dense search, see retrieve.py).
+TOKENIZER_VERSION = 4
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:[.'’-][a-z0-9]+)*%?")
@@ -175,7 +177,7 @@ class LexicalStore:
             """
             CREATE TABLE IF NOT EXISTS segments (
                 id TEXT PRIMARY KEY, episode_id TEXT NOT NULL,
-                turn_speaker TEXT NOT NULL, tokens TEXT NOT NULL);
+                turn_speaker TEXT NOT NULL, tokens TEXT NOT NULL, vector BLOB NOT NULL);
             CREATE INDEX IF NOT EXISTS segments_episode ON segments(episode_id);
             CREATE TABLE IF NOT EXISTS episodes (
                 episode_id TEXT PRIMARY KEY, episode_hash TEXT NOT NULL, facts TEXT NOT NULL);
@@ -197,17 +199,22 @@ class LexicalStore:
         return [json.loads(facts) for (facts,) in cursor]
 
     def replace_episode(
-        self, episode_id: str, entry: dict[str, Any], rows: Iterable[tuple[str, str, str]]
+        self, episode_id: str, entry: dict[str, Any], rows: Iterable[tuple[str, str, str, Any]]
     ) -> None:
-        """Set an episode's segments to `rows` of (id, text, turn speaker), atomically.
-
-        `entry` is the episode's manifest entry from Chroma; its hash marks the version.
+        """Set an episode's segments to `rows` of (id, text, turn speaker, vector),
+        atomically. `entry` is the episode's manifest entry from Chroma; its hash marks
+        the version.
         """
-        tokenized = [(sid, episode_id, turn, " ".join(tokenize(text))) for sid, text, turn in rows]
+        tokenized = [
+            (sid, episode_id, turn, " ".join(tokenize(text)), _blob(vector))
+            for sid, text, turn, vector in rows
+        ]
         facts = json.dumps(episode_facts(episode_id, entry), ensure_ascii=False)
         with self._db:
             self._db.execute("DELETE FROM segments WHERE episode_id = ?", (episode_id,))
-            self._db.executemany("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?)", tokenized)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?)", tokenized
+            )
             self._db.execute(
                 "INSERT OR REPLACE INTO episodes VALUES (?, ?, ?)",
                 (episode_id, str(entry.get("episode_hash", "")), facts),
@@ -218,14 +225,28 @@ class LexicalStore:
             self._db.execute("DELETE FROM segments WHERE episode_id = ?", (episode_id,))
             self._db.execute("DELETE FROM episodes WHERE episode_id = ?", (episode_id,))
 
-    def rows(self) -> list[Row]:
+    def rows(self) -> tuple[list[Row], npt.NDArray[np.float32]]:
+        """Every segment, and the matrix of their vectors in the same order."""
         cursor = self._db.execute(
-            "SELECT id, episode_id, turn_speaker, tokens FROM segments ORDER BY episode_id, id"
+            "SELECT id, episode_id, turn_speaker, tokens, vector FROM segments "
+            "ORDER BY episode_id, id"
         )
-        return [Row(sid, eid, turn, tokens.split()) for sid, eid, turn, tokens in cursor]
+        rows, blobs = [], []
+        for sid, eid, turn, tokens, vector in cursor:
+            rows.append(Row(sid, eid, turn, tokens.split()))
+            blobs.append(vector)
+        width = len(blobs[0]) // 4 if blobs else 0
+        if any(len(b) != width * 4 for b in blobs):
+            raise sqlite3.DatabaseError("vectors of different lengths: malformed lexical store")
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), width)
+        return rows, matrix
 
     def close(self) -> None:
         self._db.close()
+
+
+def _blob(vector: Any) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -316,11 +337,17 @@ def sync_episode(
     store: SegmentStore, lexical: LexicalStore, episode_id: str, entry: dict[str, Any]
 ) -> None:
     """Copy one episode's segments, as Chroma holds them, into the lexical store."""
-    found = store.segments.get(where={"episode_id": episode_id}, include=["documents", "metadatas"])
+    found = store.segments.get(
+        where={"episode_id": episode_id}, include=["documents", "metadatas", "embeddings"]
+    )
     rows = [
-        (sid, doc or "", str(meta.get("turn_speaker", "")))
-        for sid, doc, meta in zip(
-            found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
+        (sid, doc or "", str(meta.get("turn_speaker", "")), vector)
+        for sid, doc, meta, vector in zip(
+            found["ids"],
+            found["documents"] or [],
+            found["metadatas"] or [],
+            found["embeddings"] if found["embeddings"] is not None else [],
+            strict=True,
         )
     ]
     lexical.replace_episode(episode_id, entry, rows)

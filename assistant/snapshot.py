@@ -25,7 +25,7 @@ from assistant.retrieve import LexicalIndex, OneSided, Retriever
 __all__ = ["load_snapshot", "open_retriever", "save_snapshot"]
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 LANGS = ("en", "zh")
 
 
@@ -65,6 +65,7 @@ def save_snapshot(path: Path, index: LexicalIndex, one_sided: dict[str, OneSided
         "indptr": weights.indptr,
         "idf": idf,
         "episode_of": index.episode_of,
+        "vectors": index.vectors,
         **{f"vectors_{lang}": one_sided[lang].vectors for lang in LANGS},
     }
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -97,6 +98,7 @@ def load_snapshot(path: Path, version: str) -> tuple[LexicalIndex, dict[str, One
                 turn_speakers=meta["turn_speakers"],
                 episodes=meta["episodes"],
                 bm25=bm25,
+                vectors=arrays["vectors"],
                 version=version,
             )
             one_sided = {

@@ -200,7 +200,7 @@ def test_refresh_rebuilds_a_lexical_file_deleted_or_damaged_under_it(
     def rows_on_disk() -> int:
         store = LexicalStore(path)
         try:
-            return len(store.rows())
+            return len(store.rows()[0])
         finally:
             store.close()
 
