@@ -61,21 +61,27 @@ class Archive:
             return self._refresh()
 
     def refresh_if_stale(self) -> bool:
-        """`refresh`, at most once every `settings.refresh_seconds` (one manifest read).
+        """Start `refresh` in the background, at most once every `settings.refresh_seconds`;
+        True when one was started.
 
-        A failed check is not the request's failure: it is tried again at the next
-        interval, the request's own Chroma calls fail if Chroma is away, and what is
-        answered from memory still works.
+        Requests are answered from the index in memory meanwhile, and the new one is
+        swapped in when built: at 100k segments a rebuild takes seconds, which no request
+        should wait for. A failed check is not a request's failure either: it is logged
+        and tried again at the next interval.
         """
-        # One request refreshes; the others are served from the index in memory meanwhile
-        # rather than wait (a rebuild of the lexical file, or a hung Chroma, takes long).
         if self._fresh() or not self._refreshing.acquire(blocking=False):
             return False
+        self._checked = time.monotonic()
+        threading.Thread(target=self._refresh_then_release, name="refresh", daemon=True).start()
+        return True
+
+    def _refresh_then_release(self) -> None:
         try:
-            return self._refresh()
+            self._refresh()
         except (StoreUnavailable, sqlite3.Error) as exc:
             log.warning("cannot check for new ingests: %s", exc)
-            return False
+        except Exception:
+            log.exception("checking for new ingests failed")
         finally:
             self._refreshing.release()
 

@@ -62,7 +62,13 @@ def test_several_workers_share_a_chroma_server(tmp_path: Path, cli_env: dict[str
                 results = client.post("/api/search", json=body).json()["results"]
                 return [r["episode_id"] for r in results]
 
-            time.sleep(1.5)
+            # Each worker notices within its refresh interval and swaps the new index in
+            # once built, in the background.
+            deadline = time.monotonic() + 30
+            while sees_new_episode(0).count("late1") == 0:
+                assert time.monotonic() < deadline, "a worker never saw the new episode"
+                time.sleep(0.2)
+            time.sleep(2)
             with ThreadPoolExecutor(8) as pool:
                 seen = list(pool.map(sees_new_episode, range(16)))
                 assert all("late1" in ids for ids in seen), seen
