@@ -115,16 +115,20 @@ class LexicalIndex:
         bm25: BM25,
         vectors: npt.NDArray[np.float32],
         version: str,
+        front_matter_terms: frozenset[str] | None = None,
     ) -> LexicalIndex:
-        """The index from its stored parts, with what derives from them (cheap)."""
+        """The index from its stored parts, with what derives from them (cheap, but for
+        the front-matter terms: tokenizing them loads jieba, a second at start-up)."""
         index = cls(ids, episode_of, turn_speakers, episodes, bm25, vectors, version=version)
         index.names = _name_parts(episodes)
-        index.front_matter_terms = frozenset(
-            term
-            for e in episodes
-            for value in [e["speaker"], *e["people"], *e["companies"], *e.get("products", [])]
-            for term in tokenize(value)
-        )
+        if front_matter_terms is None:
+            front_matter_terms = frozenset(
+                term
+                for e in episodes
+                for value in [e["speaker"], *e["people"], *e["companies"], *e.get("products", [])]
+                for term in tokenize(value)
+            )
+        index.front_matter_terms = front_matter_terms
         index.position = {sid: i for i, sid in enumerate(ids)}
         index.spellings = {
             key: {v.casefold(): v for e in episodes for v in values(e)}

@@ -25,7 +25,7 @@ from assistant.retrieve import LexicalIndex, OneSided, Retriever
 __all__ = ["load_snapshot", "open_retriever", "save_snapshot"]
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 LANGS = ("en", "zh")
 
 
@@ -53,6 +53,7 @@ def save_snapshot(path: Path, index: LexicalIndex, one_sided: dict[str, OneSided
         "turn_speakers": index.turn_speakers,
         "episodes": index.episodes,
         "vocabulary": vocabulary,
+        "front_matter_terms": sorted(index.front_matter_terms),
         "one_sided": {
             lang: {"ids": one_sided[lang].ids, "metadatas": one_sided[lang].metadatas}
             for lang in LANGS
@@ -100,6 +101,7 @@ def load_snapshot(path: Path, version: str) -> tuple[LexicalIndex, dict[str, One
                 bm25=bm25,
                 vectors=arrays["vectors"],
                 version=version,
+                front_matter_terms=frozenset(meta["front_matter_terms"]),
             )
             one_sided = {
                 lang: OneSided(

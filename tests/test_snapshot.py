@@ -38,6 +38,8 @@ def test_a_current_snapshot_gives_the_same_index_as_a_rebuild(
     query = ["nvidia", "降息", "burry"]
     assert np.allclose(index.bm25.scores(query), built.bm25.scores(query))
     assert index.names == built.names and index.spellings == built.spellings
+    assert index.front_matter_terms == built.front_matter_terms
+    assert np.array_equal(index.vectors, built.vectors)
     assert one_sided["en"].ids == archive.retriever.one_sided["en"].ids
     assert load_snapshot(path, "another-version") is None
 

@@ -32,6 +32,9 @@ def start_assistant(app: FastAPI, open_assistant: Callable[[], Assistant]) -> No
     app.state.opening = threading.Lock()
     try:
         app.state.assistant = open_assistant()
+        threading.Thread(
+            target=app.state.assistant.archive.warm_up, name="warm-up", daemon=True
+        ).start()
     except StoreUnavailable as exc:
         log.warning("serving without the index until Chroma answers: %s", exc)
 
