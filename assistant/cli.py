@@ -50,23 +50,29 @@ def ingest_command(
         raise typer.Exit(_dry_run(paths, settings) or int(bool(missing)))
 
     from assistant.archive import lexical_path
-    from assistant.embed import make_embedder
+    from assistant.embed import EmbeddingError
+    from assistant.embed_cache import ingest_embedder
     from assistant.index import open_store
     from assistant.lexical import LexicalStore
 
-    store = open_store(settings, make_embedder(settings))
+    store = open_store(settings, ingest_embedder(settings))
     lexical = LexicalStore(lexical_path(settings, store.name))
     progress = BarProgress(err) if err.is_terminal else LineProgress(err)
-    with progress:
-        report = ingest(
-            paths,
-            store,
-            max_bytes=settings.max_file_bytes,
-            batch_size=settings.embed_batch_size,
-            prune=prune,
-            progress=progress,
-            lexical=lexical,
-        )
+    try:
+        with progress:
+            report = ingest(
+                paths,
+                store,
+                max_bytes=settings.max_file_bytes,
+                batch_size=settings.embed_batch_size,
+                prune=prune,
+                progress=progress,
+                lexical=lexical,
+            )
+    except EmbeddingError as exc:
+        # Finished episodes are kept; a rerun once the endpoint is fixed completes the rest.
+        err.print(f"[red]error[/]: {exc}")
+        raise typer.Exit(1) from None
     _print_report(report, store.name, store.count())
     if report.interrupted:
         raise typer.Exit(130)
@@ -102,7 +108,9 @@ def _print_report(report: IngestReport, collection: str, total: int) -> None:
             out.print(
                 f"pruned {result.episode_id} ({result.deleted} segments; {result.file} is gone)"
             )
-    rate = report.embedded / report.seconds if report.seconds else 0.0
+    vectors = report.embedded + report.cached
+    rate = vectors / report.seconds if report.seconds else 0.0
+    cached = f", {report.cached} from the cache" if report.cached else ""
     out.print(
         f"{'interrupted: rerun to complete. ' if report.interrupted else ''}"
         f"episodes: {report.count('added')} added, {report.count('updated')} updated, "
@@ -110,7 +118,7 @@ def _print_report(report: IngestReport, collection: str, total: int) -> None:
         + (f", {report.count('pruned')} pruned" if report.count("pruned") else "")
     )
     out.print(
-        f"segments: {report.embedded} embedded, {report.written} written, "
+        f"segments: {report.embedded} embedded{cached}, {report.written} written, "
         f"{report.deleted} removed; {report.seconds:.1f}s ({rate:.1f} segments/s); "
         f"index '{collection}' holds {total} segments"
     )

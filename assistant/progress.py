@@ -90,9 +90,10 @@ class LineProgress:
         elapsed = time.perf_counter() - self._started
         rate = self._done / elapsed if elapsed else 0.0
         left = (self._segments - self._done) / rate if rate else 0.0
+        cached = f", {result.cached} from the cache" if result.cached else ""
         self._console.print(
             f"[{self._finished}/{self._episodes}] {result.status} {result.episode_id}: "
-            f"{result.embedded} embedded, {result.deleted} removed "
+            f"{result.embedded} embedded{cached}, {result.deleted} removed "
             f"({self._done}/{self._segments} segments, {rate:.1f}/s, ETA {left:.0f}s)",
             highlight=False,
         )

@@ -6,10 +6,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderName = Literal["e5", "use", "openai"]
+
+# Segments per ingest batch when embed_batch_size is 0. e5 embeds at the same rate from 16
+# to 64 texts a call (benchmarks/ingest_scale.py); USE vectorises, so larger batches pay.
+_BATCH_FOR = {"e5": 32, "use": 128}
+# Texts per request to an OpenAI-compatible endpoint; a batch is that times the concurrency.
+_REQUEST_SIZE = 32
 
 
 class Settings(BaseSettings):
@@ -73,7 +79,30 @@ class Settings(BaseSettings):
         "for e5-family models.",
     )
     embed_batch_size: int = Field(
-        default=32, ge=1, le=2048, description="Segments embedded (and written) per batch."
+        default=0,
+        ge=0,
+        le=2048,
+        description="Segments embedded (and written) per ingest batch. 0: chosen for the "
+        f"embedder: e5 {_BATCH_FOR['e5']}, use {_BATCH_FOR['use']}, openai "
+        f"{_REQUEST_SIZE} per concurrent request.",
+    )
+    embedding_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Requests sent at once to the OpenAI-compatible embeddings endpoint; "
+        "each ingest batch is split into this many.",
+    )
+    embedding_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds to wait for one embeddings request before retrying it.",
+    )
+    embedding_cache: str = Field(
+        default="embeddings.cache.sqlite",
+        description="SQLite file of passage vectors by model and text, so ingest never "
+        "embeds the same text twice (across collections, re-segmentation, repeated "
+        "paragraphs). Relative to vectorstore_dir; empty: no cache.",
     )
     llm_base_url: str = Field(
         default="",
@@ -138,6 +167,13 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(
         default=5_000_000, ge=1, description="Archive files larger than this are rejected."
     )
+
+    @model_validator(mode="after")
+    def _batch_for_the_embedder(self) -> Settings:
+        if self.embed_batch_size == 0:
+            per_request = _REQUEST_SIZE * self.embedding_concurrency
+            self.embed_batch_size = _BATCH_FOR.get(self.embedder, per_request)
+        return self
 
 
 @lru_cache

@@ -32,6 +32,7 @@ class CountingEmbedder:
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.name = inner.name
+        self.identity = inner.identity
         self.passages = 0
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:

@@ -10,6 +10,7 @@ import pytest
 from conftest import PAIRS, CountingEmbedder, write_episode
 
 from assistant.embed import USEEmbedder
+from assistant.embed_cache import CachedEmbedder, EmbeddingCache
 from assistant.index import SegmentStore
 from assistant.ingest import _PARALLEL_FROM, discover, ingest, parse_files
 from assistant.parse import read_episode
@@ -191,6 +192,27 @@ def test_a_second_file_with_the_same_episode_id_fails_instead_of_overwriting(
     (failure,) = report.failures
     assert "already taken" in failure.error
     assert store.count() == 2
+
+
+def test_a_new_collection_takes_its_vectors_from_the_embedding_cache(
+    tmp_path: Path, embedder: CountingEmbedder
+) -> None:
+    archive = tmp_path / "archive"
+    write_episode(archive, "vid1", PAIRS)
+    write_episode(archive, "vid2", PAIRS[:2], date="2024-02-03")  # repeats two paragraphs
+    client = chromadb.PersistentClient(path=str(tmp_path / "vs"))
+    cached = CachedEmbedder(embedder, EmbeddingCache(tmp_path / "vs" / "embeddings.sqlite"))
+    first = run(archive, SegmentStore(client, cached))
+    assert (first.embedded, first.cached, embedder.passages) == (5, 2, 5)
+    embedder.passages = 0
+
+    # A segmentation change builds a new collection: nothing there to reuse, all cached.
+    resegmented = SegmentStore(client, cached, prefix="resegmented")
+    report = run(archive, resegmented)
+
+    assert (report.count("added"), report.embedded, report.cached, report.written) == (2, 0, 7, 7)
+    assert embedder.passages == 0
+    assert snapshot(resegmented) == snapshot(SegmentStore(client, cached))
 
 
 @pytest.mark.parametrize("embedder_cls", [USEEmbedder])
