@@ -153,6 +153,11 @@ class EmbeddingCache:
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         except FileNotFoundError:
             return
+        except OSError as exc:  # e.g. a read-only folder: reconnecting fails, and we give up
+            log.warning(
+                "embedding cache %s is unreadable (%s) and stays: %s", self.path, reason, exc
+            )
+            return
         log.warning(
             "embedding cache %s is unreadable (%s): moved it to %s, starting a new one",
             self.path,

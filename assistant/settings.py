@@ -11,9 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderName = Literal["e5", "use", "openai"]
 
-# Segments per ingest batch when embed_batch_size is 0. e5 embeds at the same rate from 16
-# to 64 texts a call (benchmarks/ingest_scale.py); USE vectorises, so larger batches pay.
-_BATCH_FOR = {"e5": 32, "use": 128}
+# Segments per ingest batch when embed_batch_size is 0 (`benchmarks/ingest_scale.py
+# --sweep`). e5 was 20-40% faster at 128 texts a call than at 32 on the busy 2-core
+# machine, the same when idle; one call cannot be interrupted, so 64. USE showed no trend.
+_BATCH_FOR = {"e5": 64, "use": 32}
 # Texts per request to an OpenAI-compatible endpoint; a batch is that times the concurrency.
 _REQUEST_SIZE = 32
 
