@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SAMPLE ?= sample_archive
 PORT ?= 8000
 
-.PHONY: run test install browser lint typecheck pytest bench clean
+.PHONY: run test install browser lint typecheck pytest bench bench-scale clean
 
 run: $(VENV)/.installed
 	$(BIN)/assistant ingest $(SAMPLE)
@@ -56,6 +56,20 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/quality.py --vectorstore $(BENCH_STORE)
 	$(BIN)/python benchmarks/latency.py --vectorstore $(BENCH_STORE)
 	$(BIN)/python benchmarks/load.py --vectorstore $(BENCH_STORE)
+
+# Scale (issue 6): grow the archive to ~106k segments, give it the vectors the shared
+# archive's ingest computed (no re-embedding of the same paragraphs), ingest, measure both.
+SCALE_N ?= 950
+SCALE_ARCHIVE ?= /tmp/assistant-scale-archive
+SCALE_STORE ?= /tmp/assistant-scale-store
+bench-scale: $(VENV)/.installed-dev
+	rm -rf $(SCALE_ARCHIVE) $(SCALE_STORE)
+	ASSISTANT_VECTORSTORE_DIR=$(BENCH_STORE) $(BIN)/assistant ingest ../shared/archive
+	$(BIN)/python benchmarks/make_archive.py $(SCALE_N) $(SCALE_ARCHIVE)
+	$(BIN)/python benchmarks/seed_cache.py $(BENCH_STORE) $(SCALE_STORE)
+	ASSISTANT_VECTORSTORE_DIR=$(SCALE_STORE) $(BIN)/assistant ingest $(SCALE_ARCHIVE)
+	$(BIN)/python benchmarks/scale.py --store shared=$(BENCH_STORE) --store 100k=$(SCALE_STORE)
+	$(BIN)/python benchmarks/soak.py --seconds 120
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
