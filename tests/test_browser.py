@@ -11,10 +11,10 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from conftest import ROOT, write_episode
+from conftest import ROOT, serve_app, write_episode
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_api import serve
 
+from assistant.api import create_app
 from assistant.archive import Archive
 from assistant.embed import E5Embedder
 from assistant.ingest import ingest
@@ -39,7 +39,7 @@ def site(
     write_episode(root / "evil", "evil1", [(EVIL_ZH, EVIL_EN)], title="<b>Bold</b> title")
     ingest([root / "evil"], archive.store, max_bytes=10**6, lexical=archive.lexical_store)
     archive.refresh()
-    with serve(settings, Assistant(archive)) as url:
+    with serve_app(create_app(settings, Assistant(archive))) as url:
         yield url
 
 

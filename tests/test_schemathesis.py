@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import httpx
-from test_api import serve
+from conftest import serve_app
 
+from assistant.api import create_app
 from assistant.archive import Archive
 from assistant.embed import E5Embedder
 from assistant.service import Assistant
@@ -21,7 +22,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 def test_no_server_errors_for_generated_requests(
     indexed: Settings, e5: E5Embedder, tmp_path: Path
 ) -> None:
-    with serve(indexed, Assistant(Archive(indexed, e5))) as url:
+    with serve_app(create_app(indexed, Assistant(Archive(indexed, e5)))) as url:
         paths = httpx.get(f"{url}/openapi.json").json()["paths"]
         operations = sum(len(methods) for methods in paths.values())
         run = subprocess.run(
