@@ -21,6 +21,10 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?\n)?---\s*(?:\n|\Z)", re.S)
 # python-frontmatter's own loader; called directly because `frontmatter.loads` silently
 # drops front matter that is not a mapping, which we report instead.
 _YAML = YAMLHandler()
+# What can open a nesting level on one line (nesting across lines costs indentation, so a
+# file under the size limit cannot go deep that way); and how deep front matter may go.
+_OPENERS = re.compile(r"[\[{]|[-?]\s")
+_MAX_DEPTH = 100
 _LIST_FIELDS = {
     "tags": "tags",
     "people": "people",
@@ -66,15 +70,23 @@ def parse_episode(text: str, file: str) -> Episode:
     if not match:
         raise ParseError(file, "no YAML front matter (the file must start with a '---' block)")
     try:
-        meta = _YAML.load(match.group(1)) if match.group(1) else {}
+        meta = _load_yaml(match.group(1)) if match.group(1) else {}
     except yaml.YAMLError as exc:
         raise ParseError(file, f"invalid YAML front matter: {_yaml_reason(exc)}") from exc
+    # PyYAML builds typed values with plain Python errors: an unquoted `date: 2025-02-30`
+    # is a ValueError, `!!bool x` a KeyError.
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ParseError(file, f"invalid YAML front matter: unreadable value ({exc})") from exc
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise ParseError(file, "front matter is not a mapping of keys to values")
 
-    front = {str(key): _json_safe(value) for key, value in meta.items()}
+    try:
+        front = {str(key): _json_safe(value) for key, value in meta.items()}
+    except RecursionError as exc:  # an alias in its own anchor: `a: &a [*a]`
+        reason = "invalid YAML front matter: a value contains itself, or nests too deep"
+        raise ParseError(file, reason) from exc
     warnings: list[str] = []
     episode_id = episode_id_from(_text(front.get("source")), Path(file).stem)
     date, date_int = _date(front.get("date"))
@@ -117,6 +129,22 @@ def episode_id_from(source: str, stem: str) -> str:
     return stem
 
 
+def _load_yaml(text: str) -> Any:
+    # libyaml builds nested values by recursion in C and crashes the process (no exception)
+    # at about 25,000 levels. Its event parser does not recurse, so where the text has
+    # enough openers to nest deep, the depth is measured on the events first.
+    if len(_OPENERS.findall(text)) > _MAX_DEPTH:
+        depth = 0
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    raise yaml.YAMLError(f"nested more than {_MAX_DEPTH} levels deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    return _YAML.load(text)
+
+
 def _yaml_reason(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -131,6 +159,11 @@ def _json_safe(value: Any) -> Any:
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
+    # `!!set` and `!!binary` values; sorted because set order changes with the hash seed.
+    if isinstance(value, set | frozenset):
+        return sorted((_json_safe(v) for v in value), key=str)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
     return value
 
 

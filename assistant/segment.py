@@ -16,7 +16,9 @@ from assistant.models import Segment
 
 SEGMENTATION_VERSION = 1
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# Closing hashes (`### Title ###`) are stripped in code: a pattern for them like
+# `(.*?)\s*#*\s*$` backtracks cubically on a long run of spaces.
+_HEADING = re.compile(r"^#{2,6}\s+(.*)")
 _DETAILS_OPEN = re.compile(r"<details\b[^>]*>?", re.I)
 _DETAILS_CLOSE = re.compile(r"</details\s*>?", re.I)
 # `<summary>View/Hide Original English</summary>`, with its seen variants: a doubled
@@ -30,7 +32,24 @@ _SUMMARY = re.compile(
 # `p class="english-text">` sometimes lacks its `<`.
 _EN_OPEN = re.compile(r"<?p\s+class=\"english-text\"\s*>", re.I)
 _P_CLOSE = re.compile(r"</p\s*>", re.I)
-_STRAY_TAGS = re.compile(r"</?(?:p|details|summary|span|div|em|strong|b|i)\b[^>]*>", re.I)
+# Each kind of piece is found in one search of the line: a search per kind rescans the
+# rest of the line for every piece, quadratic on a long line of tags.
+_MARKUP = re.compile(
+    "|".join(
+        f"(?P<{kind}>{rx.pattern})"
+        for kind, rx in (
+            ("open", _DETAILS_OPEN),
+            ("close", _DETAILS_CLOSE),
+            ("summary", _SUMMARY),
+            ("en", _EN_OPEN),
+        )
+    ),
+    re.I,
+)
+_ENGLISH_END = re.compile(rf"(?P<p>{_P_CLOSE.pattern})|{_DETAILS_CLOSE.pattern}", re.I)
+# `[^<>]`, not `[^>]`: a `<p` that never closes must not make every later `<p` rescan
+# to the end of the text.
+_STRAY_TAGS = re.compile(r"</?(?:p|details|summary|span|div|em|strong|b|i)\b[^<>]*>", re.I)
 _BR = re.compile(r"<br\s*/?>", re.I)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ODD_SPACES = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]")
@@ -131,46 +150,38 @@ class _Scanner:
     def scan_line(self, raw: str, line: int) -> None:
         if not self.in_details and not self.in_english:
             heading = _HEADING.match(raw.strip())
-            if heading and len(heading.group(1)) >= 2:
-                self.section = clean_text(heading.group(2))
+            if heading:
+                self.section = clean_text(heading.group(1).rstrip().rstrip("#"))
                 self.paragraph_open = False
                 return
-        rest = raw
-        while rest:
-            rest = self._scan_fragment(rest, line)
+        # A position, not the rest of the line as a new string: copying the rest for every
+        # piece is quadratic on a long line of tags.
+        at = 0
+        while at < len(raw):
+            at = self._scan_fragment(raw, at, line)
 
-    def _scan_fragment(self, text: str, line: int) -> str:
-        """Consume the first piece of `text`; return what is left of the line."""
+    def _scan_fragment(self, text: str, at: int, line: int) -> int:
+        """Consume the first piece of `text[at:]`; return where the rest of the line starts."""
         if self.in_english:
-            close = _P_CLOSE.search(text)
-            details_close = _DETAILS_CLOSE.search(text)
-            ends = [m.start() for m in (close, details_close) if m]
-            end = min(ends) if ends else len(text)
-            self._english_piece(text[:end], line)
-            if not ends:
-                return ""
+            close = _ENGLISH_END.search(text, at)
+            end = close.start() if close else len(text)
+            self._english_piece(text[at:end], line)
+            if not close:
+                return end
             self.in_english = False
-            return text[close.end() :] if close and close.start() == end else text[end:]
+            # A `</details>` ends the English too, and is then read as the block's end.
+            return close.end() if close.group("p") else end
 
-        if "<" not in text and "english-text" not in text:
-            self._chinese_piece(text, line)  # the common case: a line with no markup
-            return ""
-        pieces = [
-            (m.start(), kind, m)
-            for kind, rx in (
-                ("open", _DETAILS_OPEN),
-                ("close", _DETAILS_CLOSE),
-                ("summary", _SUMMARY),
-                ("en", _EN_OPEN),
-            )
-            if (m := rx.search(text))
-        ]
-        if not pieces:
-            self._chinese_piece(text, line)
-            return ""
-        start, kind, match = min(pieces, key=lambda p: p[0])
-        if start:
-            self._chinese_piece(text[:start], line)
+        if text.find("<", at) < 0 and text.find("english-text", at) < 0:
+            self._chinese_piece(text[at:], line)  # the common case: a line with no markup
+            return len(text)
+        match = _MARKUP.search(text, at)
+        if not match:
+            self._chinese_piece(text[at:], line)
+            return len(text)
+        kind = match.lastgroup  # the kind's group encloses `stray`, so it closes last
+        if match.start() > at:
+            self._chinese_piece(text[at : match.start()], line)
         if kind == "open":
             self.open_details(line)
         elif kind == "close":
@@ -185,7 +196,7 @@ class _Scanner:
                 # English after an early `</details>` still belongs to the block before.
                 self.in_details = True
             self.in_english = True
-        return text[match.end() :]
+        return match.end()
 
     def _english_piece(self, text: str, line: int) -> None:
         if clean_text(text):

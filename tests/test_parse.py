@@ -107,3 +107,27 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path.write_text("---\ntitle: ok\ntags: [a\nspeaker: x\n---\nbody\n", encoding="utf-8")
     with pytest.raises(ParseError, match=r"line \d+"):
         read_episode(path, max_bytes=10_000)
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "date: 2025-02-30",  # an unquoted date that is no day: PyYAML raises ValueError
+        "draft: !!bool maybe",  # KeyError
+        "tags: " + "[" * 5000 + "]" * 5000,  # RecursionError
+        "tags: &a [*a]",  # a list containing itself
+        "tags: " + "[" * 30_000 + "]" * 30_000,  # libyaml crashed the process (SIGSEGV)
+    ],
+    ids=["bad-date", "bad-bool", "deep", "self-reference", "deeper"],
+)
+def test_front_matter_yaml_cannot_build_is_a_parse_error(front: str) -> None:
+    # Found by tests/test_parse_fuzz.py; these escaped as plain exceptions (or crashed) and
+    # stopped the whole ingest.
+    with pytest.raises(ParseError, match="invalid YAML front matter"):
+        parse_episode(f"---\n{front}\n---\n" + BODY, "x.md")
+
+
+def test_set_and_binary_front_matter_values_are_made_json_safe() -> None:
+    episode = parse_episode("---\nkeys: !!set {b, a}\nblob: !!binary //79\n---\n" + BODY, "x.md")
+    assert episode.front_matter == {"keys": ["a", "b"], "blob": "\ufffd" * 3}
+    assert '"blob":"\ufffd\ufffd\ufffd"' in episode.model_dump_json()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from assistant.segment import clean_text, split_segments, turn_label
 
 
@@ -191,3 +195,29 @@ def test_clean_text_and_turn_label_helpers() -> None:
     assert turn_label("**Dennis Yang**：好") == "Dennis Yang"
     assert turn_label("&gt;&gt; yes") == ""
     assert turn_label("plain") is None
+
+
+def test_closing_hashes_of_a_heading_are_not_part_of_the_section() -> None:
+    segs = split_segments("### 丙 ###\n\n三。\n\n## C#\n\n四。\n", "ep")
+    assert [(s.section, s.text_zh) for s in segs] == [("丙", "三。"), ("C", "四。")]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # Before the fix each took seconds (this one about 40 s: cubic in the run of spaces).
+        ("## a" + " " * 3000 + "b\n\n中文。", [("中文。", "")]),
+        # These were quadratic: a search per kind of tag, and a copy of the rest of the
+        # line per tag; `<p ` without `>` rescanned to the end of the line for every `<p`.
+        ("中文。" + "<details>" * 10_000, [("中文。", "")]),
+        ("<details>" + '<p class="english-text">x</p>' * 15_000, [("", "\n".join(["x"] * 15_000))]),
+        ("中文" + "<p " * 40_000, [(("中文" + "<p " * 40_000).rstrip(), "")]),
+    ],
+    ids=["heading-spaces", "details-run", "english-run", "unclosed-p-run"],
+)
+def test_long_lines_are_read_in_linear_time(line: str, expected: list[tuple[str, str]]) -> None:
+    # Found by tests/test_parse_fuzz.py (long lines); each now takes about 0.03 s.
+    started = time.perf_counter()
+    segs = split_segments(line, "ep")
+    assert time.perf_counter() - started < 1.0
+    assert [(s.text_zh, s.text_en) for s in segs] == expected
