@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import write_episode
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -100,6 +101,23 @@ def test_unanswerable_questions_abstain_without_citations(helper: Assistant) -> 
     assert answer.answer.startswith("The archive does not cover this")
     zh = helper.ask("沃伦·巴菲特对伯克希尔的现金储备怎么看？")
     assert zh.citations == [] and zh.lang == "zh"
+
+
+def test_filtered_dense_ranking_is_exact_cosine_over_the_kept_segments(helper: Assistant) -> None:
+    retriever = helper.archive.retriever
+    filters = retriever.resolve(Filters(episode="49u9cMwrKao"))
+    keep = retriever.lexical.mask(filters)
+    assert keep is not None
+    ranked, _, similarity = retriever._dense("Nvidia memo to analysts", filters, keep)
+    stored = helper.archive.store.segments.get(
+        where={"episode_id": "49u9cMwrKao"}, include=["embeddings"]
+    )
+    query = helper.archive.store.embedder.embed_query("Nvidia memo to analysts")
+    cosine = dict(zip(stored["ids"], np.asarray(stored["embeddings"]) @ query, strict=True))
+    expected = sorted(cosine, key=lambda sid: -cosine[sid])
+    # Every segment of the sample has English, so no language bonus applies here.
+    assert ranked == expected[: len(ranked)] and len(ranked) == min(50, len(expected))
+    assert similarity[ranked[0]] == pytest.approx(cosine[ranked[0]], abs=1e-5)
 
 
 def test_a_follow_up_carries_the_previous_subject_and_filters(helper: Assistant) -> None:
