@@ -68,3 +68,21 @@ def test_a_stale_snapshot_is_not_used_after_an_ingest(
     assert "fresh1:1" in reopened.retriever.lexical.position
     assert reopened.retriever.search("gold prices", 1)[0].id == "fresh1:1"
     assert "oddlots1:2" in reopened.retriever.lexical.position
+
+
+def test_a_server_opens_a_stale_lexical_store_then_catches_up_in_warm_up(
+    own_copy: Settings, e5: E5Embedder, tmp_path: Path
+) -> None:
+    first = Archive(own_copy, e5)
+    folder = tmp_path / "more"
+    write_episode(
+        folder, "late2", [("晚到的段落讲白银价格。", "A late paragraph on silver prices.")]
+    )
+    # Written to Chroma only, as another host's ingest would: this lexical store lags.
+    ingest([folder], first.store, max_bytes=10**7)
+    server = Archive(own_copy, e5, serve_stale=True)
+    assert "late2:1" not in server.retriever.lexical.position
+    server.warm_up()
+    assert server.retriever.search("silver prices", 1)[0].id == "late2:1"
+    # Without serve_stale, opening checks Chroma first.
+    assert "late2:1" in Archive(own_copy, e5).retriever.lexical.position

@@ -35,7 +35,7 @@ def _assistant_opener(settings: Settings) -> Callable[[], Assistant]:
     from assistant.llm import make_chat_model
 
     embedder, chat = make_embedder(settings), make_chat_model(settings)
-    return lambda: Assistant(Archive(settings, embedder), chat)
+    return lambda: Assistant(Archive(settings, embedder, serve_stale=True), chat)
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
