@@ -14,9 +14,10 @@ from typing import Any
 
 from assistant.embed import Embedder, make_embedder
 from assistant.index import SegmentStore, StoreUnavailable, open_client
-from assistant.lexical import LexicalStore, is_damaged, sync_lexical
+from assistant.lexical import LexicalStore, sync_lexical
 from assistant.settings import Settings
 from assistant.snapshot import open_retriever
+from assistant.sqlite_files import is_damaged
 
 __all__ = ["Archive", "lexical_path", "snapshot_path"]
 log = logging.getLogger(__name__)

@@ -27,6 +27,7 @@ import numpy as np
 
 from assistant.embed import Embedder, Vectors, make_embedder
 from assistant.settings import Settings
+from assistant.sqlite_files import file_identity, is_damaged
 
 __all__ = ["CachedEmbedder", "EmbeddingCache", "cache_key", "ingest_embedder"]
 
@@ -38,7 +39,6 @@ _FORMAT = 1
 _CHUNK = 500
 # Little-endian float32: 1.5 KB for an e5 vector, the same bytes on any machine.
 _DTYPE = np.dtype("<f4")
-_CORRUPT = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 
 Arg = TypeVar("Arg")
 Out = TypeVar("Out")
@@ -119,7 +119,7 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Taken before connecting: if another process replaces a bad file after this, we
         # must not set its new one aside (see `_set_aside`).
-        self._inode = _inode(self.path)
+        self._inode = file_identity(self.path)
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -137,14 +137,14 @@ class EmbeddingCache:
         except BaseException:
             db.close()
             raise
-        self._inode = self._inode or _inode(self.path)
+        self._inode = self._inode or file_identity(self.path)
         self._db = db
 
     def _set_aside(self, reason: Exception) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
-        if _inode(self.path) not in (self._inode, None):
+        if file_identity(self.path) not in (self._inode, None):
             return  # another process has already set it aside and begun a new one
         aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}-{os.getpid()}")
         try:
@@ -236,14 +236,6 @@ def _count(db: sqlite3.Connection, _: None) -> int:
     return int(db.execute("SELECT count(*) FROM vectors").fetchone()[0])
 
 
-def _inode(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
-
-
 class _OtherFormat(sqlite3.DatabaseError):
     """A SQLite file, but not one this version of the cache wrote."""
 
@@ -251,5 +243,4 @@ class _OtherFormat(sqlite3.DatabaseError):
 def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
     if isinstance(exc, _OtherFormat):
         return True
-    # Extended result codes keep the primary code in the low byte.
-    return getattr(exc, "sqlite_errorcode", 0) & 0xFF in _CORRUPT
+    return is_damaged(exc)

@@ -27,6 +27,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from assistant.sqlite_files import file_identity, is_damaged
+
 if TYPE_CHECKING:
     from assistant.index import SegmentStore
 
@@ -35,7 +37,6 @@ __all__ = [
     "LexicalStore",
     "Row",
     "episode_facts",
-    "is_damaged",
     "sync_episode",
     "sync_lexical",
     "tokenize",
@@ -125,12 +126,6 @@ def episode_facts(episode_id: str, entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def is_damaged(exc: sqlite3.Error) -> bool:
-    """Whether SQLite found the file corrupted or not a database at all (not merely busy)."""
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-
-
 class LexicalStore:
     """The persisted tokens: one SQLite file beside the Chroma data.
 
@@ -149,12 +144,12 @@ class LexicalStore:
                 raise
             _remove(path)
             self._db = self._connect()
-        self._identity = _identity(path)
+        self._identity = file_identity(path)
 
     def replaced(self) -> bool:
         """Whether the file was deleted or replaced (by hand, or by another process that
         rebuilt it) since it was opened: this connection then reads a file no one sees."""
-        return _identity(self.path) != self._identity
+        return file_identity(self.path) != self._identity
 
     def discard(self) -> None:
         """Close, and delete the file (found unreadable) unless it was already replaced."""
@@ -247,14 +242,6 @@ class LexicalStore:
 
 def _blob(vector: Any) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return stat.st_dev, stat.st_ino
 
 
 def _remove(path: Path) -> None:

@@ -276,13 +276,11 @@ class OneSided:
         return {lang: cls.load(store, lang) for lang in ("en", "zh")}
 
     def nearest(
-        self, vector: npt.NDArray[np.float32], allowed: npt.NDArray[np.bool_] | None, n: int
+        self, vector: npt.NDArray[np.float32], n: int
     ) -> dict[str, tuple[float, dict[str, Any]]]:
         if not self.ids:
             return {}
         distances = 1.0 - _dot(self.vectors, vector)
-        if allowed is not None:
-            distances = np.where(allowed, distances, np.inf)
         order = np.argsort(distances)[:n]
         return {
             self.ids[i]: (float(distances[i]), self.metadatas[i])
@@ -304,13 +302,7 @@ class Retriever:
         self.lexical = lexical
         # Keyed by the query's language: the segments that lack it.
         self.one_sided = one_sided or OneSided.load_both(store)
-        self.lacking = {
-            lang: np.isin(
-                np.arange(len(lexical.ids)),
-                [lexical.position[i] for i in side.ids if i in lexical.position],
-            )
-            for lang, side in self.one_sided.items()
-        }
+        self.lacking = {lang: lexical.rows_of(side.ids) for lang, side in self.one_sided.items()}
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Passage]:
         return self.search_scored(query, k, filters)[0]
@@ -329,7 +321,7 @@ class Retriever:
         if keep is not None and not keep.any():
             return [], {}
         lexical = self.lexical.rank(tokens, keep)
-        dense, metadata, similarity = self._dense(query, filters, keep)
+        dense, metadata, similarity = self._dense(query, keep)
         rankings: list[Sequence[str]] = [dense, lexical]
         # Dense 0.8 to lexical 1.0: on the golden set, recall@5 0.939 / MRR 0.805 against
         # 0.930 / 0.797 at 1:1 (benchmarks/quality.py); names come in at half weight.
@@ -363,7 +355,7 @@ class Retriever:
         return passages, {p.id: similarity[p.id] for p in passages if p.id in similarity}
 
     def _dense(
-        self, query: str, filters: Filters, keep: npt.NDArray[np.bool_] | None
+        self, query: str, keep: npt.NDArray[np.bool_] | None
     ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, float]]:
         """Dense candidates, with segments that lack the query's language given a fair
         chance: a query's vector sits closer to passages in its own language, so an
@@ -372,10 +364,10 @@ class Retriever:
         by OTHER_LANGUAGE_BONUS before the two lists are merged."""
         vector = self.store.embedder.embed_query(query)
         lang = detect_language(query)
-        if keep is not None and len(self.lexical.vectors) == len(self.lexical.ids):
+        if keep is not None:
             return self._exact(np.asarray(vector, dtype=np.float32), keep, lang)
-        found = self._query(vector, _where(filters), CANDIDATES)
-        other = self.one_sided[lang].nearest(vector, None, 20)
+        found = self._query(vector, CANDIDATES)
+        other = self.one_sided[lang].nearest(vector, 20)
         merged: dict[str, tuple[float, dict[str, Any]]] = dict(found)
         for sid, (distance, meta) in other.items():
             merged[sid] = (distance - OTHER_LANGUAGE_BONUS, meta)
@@ -404,11 +396,9 @@ class Retriever:
         similarity = {sid: 1.0 - float(distances[i]) for sid, i in zip(ranked, best, strict=True)}
         return ranked, {}, similarity
 
-    def _query(
-        self, vector: Any, where: dict[str, Any] | None, n: int
-    ) -> dict[str, tuple[float, dict[str, Any]]]:
+    def _query(self, vector: Any, n: int) -> dict[str, tuple[float, dict[str, Any]]]:
         found = self.store.segments.query(
-            query_embeddings=[vector], n_results=n, where=where, include=["metadatas", "distances"]
+            query_embeddings=[vector], n_results=n, include=["metadatas", "distances"]
         )
         ids: list[str] = found["ids"][0]
         distances: list[float] = (found["distances"] or [[]])[0]
@@ -423,23 +413,3 @@ class Retriever:
             if wanted:
                 updates[key] = spellings.get(wanted.casefold(), wanted)
         return filters.model_copy(update=updates)
-
-
-def _where(f: Filters) -> dict[str, Any] | None:
-    clauses: list[dict[str, Any]] = []
-    if f.speaker:
-        clauses.append({"speaker": f.speaker})
-    if f.turn_speaker:
-        clauses.append({"turn_speaker": f.turn_speaker})
-    if f.episode:
-        clauses.append({"episode_id": f.episode})
-    if f.date_from:
-        clauses.append({"date_int": {"$gte": _date_int(f.date_from)}})
-    if f.date_to:
-        clauses.append({"date_int": {"$lte": _date_int(f.date_to)}})
-    for key, value in (("people", f.person), ("companies", f.company), ("tags", f.tag)):
-        if value:
-            clauses.append({key: {"$contains": value}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
