@@ -132,6 +132,7 @@ def stats(
     from assistant.embed import make_embedder
     from assistant.index import open_store
 
+    _require_index(get_settings())
     store = open_store(get_settings(), make_embedder(get_settings()))
     manifest = store.manifest()
     by_speaker: Counter[str] = Counter()
@@ -195,10 +196,35 @@ def _filters(**values: str | None) -> Filters:
     )
 
 
+def _require_index(settings: Settings) -> None:
+    """Opening a folder without an index would quietly create an empty one, and every
+    question would then be "not covered": say where we looked instead."""
+    if settings.chroma_url:
+        return
+    where = settings.vectorstore_dir.resolve()
+    if not (where / "chroma.sqlite3").is_file():
+        _no_index(f"no index at {where}")
+
+
+def _no_index(problem: str) -> None:
+    err.print(
+        f"[red]error[/]: {problem}. Ingest an archive first (assistant ingest ARCHIVE_DIR), "
+        "or point ASSISTANT_VECTORSTORE_DIR (default: ./vectorstore, in the current "
+        "directory) or ASSISTANT_CHROMA_URL at an existing index."
+    )
+    raise typer.Exit(2)
+
+
 def _assistant() -> Assistant:
     from assistant.service import Assistant
 
-    return Assistant.from_settings(get_settings())
+    settings = get_settings()
+    _require_index(settings)
+    helper = Assistant.from_settings(settings)
+    if not helper.archive.store.count():
+        where = settings.chroma_url or settings.vectorstore_dir.resolve()
+        _no_index(f"the index at {where} holds no episodes")
+    return helper
 
 
 @app.command()
@@ -328,6 +354,13 @@ def serve(
     """Serve the HTTP API, the web chat and the episode reader."""
     import uvicorn
 
+    settings = get_settings()
+    if not settings.chroma_url and not (settings.vectorstore_dir / "chroma.sqlite3").is_file():
+        # Not an error: a server may well start before the first ingest, and picks it up.
+        err.print(
+            f"[yellow]warning[/]: no index yet at {settings.vectorstore_dir.resolve()}; "
+            "`assistant ingest ARCHIVE_DIR` fills it, and the server picks it up."
+        )
     out.print(f"web chat: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     uvicorn.run("assistant.api.app:create_app", factory=True, host=host, port=port, workers=workers)
 
@@ -349,6 +382,7 @@ def mcp() -> None:
     """Serve the archive as MCP tools over stdio (search_archive, ask_archive, get_episode)."""
     from assistant.mcp_server import serve_stdio
 
+    _require_index(get_settings())
     serve_stdio(get_settings())
 
 
