@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,7 +42,7 @@ MAX_BYTES = 50_000_000
 SPLIT_SEED = "real-golden-2026"
 
 
-def assign_splits(questions: Sequence[dict[str, object]]) -> dict[str, str]:
+def assign_splits(questions: Sequence[dict[str, Any]]) -> dict[str, str]:
     """Question id → "tune" or "report": within each (kind, language) group, questions in
     the order of a seeded hash of their id go to the two halves in turn, the turn carried
     from group to group, so each half holds every kind and language and the halves differ
@@ -51,7 +52,9 @@ def assign_splits(questions: Sequence[dict[str, object]]) -> dict[str, str]:
     groups = sorted({(str(q["kind"]), str(q["lang"])) for q in questions})
     for kind, lang in groups:
         ids = [str(q["id"]) for q in questions if (q["kind"], q["lang"]) == (kind, lang)]
-        for qid in sorted(ids, key=lambda i: hashlib.sha256(f"{SPLIT_SEED}:{i}".encode()).hexdigest()):
+        for qid in sorted(
+            ids, key=lambda i: hashlib.sha256(f"{SPLIT_SEED}:{i}".encode()).hexdigest()
+        ):
             split[qid] = ("tune", "report")[turn % 2]
             turn += 1
     return split
@@ -77,7 +80,7 @@ def _read(file: Path) -> Episode | str:
         return f"{file.name}: {exc.reason}"
 
 
-def check(questions: Sequence[dict[str, object]], episodes: Iterable[Episode]) -> list[str]:
+def check(questions: Sequence[dict[str, Any]], episodes: Iterable[Episode]) -> list[str]:
     """Every problem with `questions` over `episodes`, in words; empty when all is well."""
     by_id = {e.id: e for e in episodes}
     # One string per note with a separator no evidence contains, so that a search for an
@@ -86,10 +89,10 @@ def check(questions: Sequence[dict[str, object]], episodes: Iterable[Episode]) -
         e.id: "\x00".join(t for s in e.segments for t in (s.text_zh, s.text_en))
         for e in by_id.values()
     }
-    problems = [f"duplicate id {i}" for i, n in Counter(q["id"] for q in questions).items() if n > 1]
+    counts = Counter(q["id"] for q in questions)
+    problems = [f"duplicate id {i}" for i, n in counts.items() if n > 1]
     for q in questions:
-        qid, video = q["id"], q.get("video_id")
-        evidence = [str(e) for e in q.get("evidence") or []]  # type: ignore[attr-defined]
+        qid, video, evidence = q["id"], q.get("video_id"), list(q.get("evidence") or [])
         if q["kind"] == "unanswerable":
             if evidence or video:
                 problems.append(f"{qid}: unanswerable but names a note or evidence")
@@ -100,23 +103,31 @@ def check(questions: Sequence[dict[str, object]], episodes: Iterable[Episode]) -
             continue
         if not evidence:
             problems.append(f"{qid}: answerable but has no evidence")
+        cross = q["kind"] == "crosslingual" and q["lang"] == "en"
         for text in evidence:
-            found = [s for s in episode.segments if text in s.text_zh or text in s.text_en]
-            if not found:
-                problems.append(f"{qid}: evidence {text!r} is in no segment of {video}")
-            elif q["kind"] == "crosslingual" and q["lang"] == "en":
-                # English in the Chinese slot (untranslated transcript) is not cross-language.
-                if any(s.text_en or not is_mostly_cjk(s.text_zh) for s in found):
-                    problems.append(f"{qid}: crosslingual evidence {text!r} has English beside it")
-            elsewhere = [i for i, t in texts.items() if i != episode.id and text in t]
-            if elsewhere:
-                shown = ", ".join(sorted(elsewhere)[:5])
-                problems.append(f"{qid}: evidence {text!r} also in {len(elsewhere)} notes: {shown}")
+            problems.extend(f"{qid}: {p}" for p in _evidence_problems(text, episode, cross, texts))
     problems.extend(_split_problems(questions))
     return problems
 
 
-def _split_problems(questions: Sequence[dict[str, object]]) -> list[str]:
+def _evidence_problems(
+    text: str, episode: Episode, cross: bool, texts: dict[str, str]
+) -> list[str]:
+    problems = []
+    found = [s for s in episode.segments if text in s.text_zh or text in s.text_en]
+    if not found:
+        problems.append(f"evidence {text!r} is in no segment of {episode.id}")
+    # English in the Chinese slot (an untranslated transcript) is not cross-language either.
+    elif cross and any(s.text_en or not is_mostly_cjk(s.text_zh) for s in found):
+        problems.append(f"crosslingual evidence {text!r} has English beside it")
+    elsewhere = sorted(i for i, t in texts.items() if i != episode.id and text in t)
+    if elsewhere:
+        shown = ", ".join(elsewhere[:5])
+        problems.append(f"evidence {text!r} also in {len(elsewhere)} notes: {shown}")
+    return problems
+
+
+def _split_problems(questions: Sequence[dict[str, Any]]) -> list[str]:
     if not any("split" in q for q in questions):
         return []
     wanted = assign_splits(questions)
@@ -138,7 +149,9 @@ def main() -> None:
     parser.add_argument("--archive", type=Path, default=Path("/tmp/real"))
     args = parser.parse_args()
     questions = [
-        json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()
+        json.loads(line)
+        for line in args.questions.read_text(encoding="utf-8").splitlines()
+        if line.strip()
     ]
     episodes, rejected = parse_all(notes(args.archive))
     print(f"{len(episodes)} notes parsed, {len(rejected)} rejected", file=sys.stderr)

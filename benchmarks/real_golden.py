@@ -168,8 +168,10 @@ def main() -> None:
         others = [f for f in files if f.stem not in named]
         files = own + random.Random(0).sample(others, min(args.distractors, len(others)))
     episodes, failures = parse_files(files, MAX_BYTES)
-    _log(f"parsed {len(episodes):,} notes ({len(failures)} failed) in "
-         f"{time.perf_counter() - started:.0f} s")
+    _log(
+        f"parsed {len(episodes):,} notes ({len(failures)} failed) in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     indexed = {e.id for e in episodes}
     missing = sorted({str(q.video_id) for q in answerable} - indexed)
 
@@ -188,11 +190,15 @@ def main() -> None:
             rows[f"{half}: asked in {lang}"] = summarise(
                 [ranks[q.id] for q in group if q.lang == lang]
             )
-    print(f"{len(index.ids):,} segments, {len(answerable)} answerable questions, "
-          f"{time.perf_counter() - started:.0f} s\n")
+    print(
+        f"{len(index.ids):,} segments, {len(answerable)} answerable questions, "
+        f"{time.perf_counter() - started:.0f} s\n"
+    )
     print(table(rows))
     if missing:
-        print(f"\nnotes of questions that ingest's discovery/parsing left out: {', '.join(missing)}")
+        print(
+            f"\nnotes of questions that ingest's discovery/parsing left out: {', '.join(missing)}"
+        )
     misses = [q for q in answerable if not ranks[q.id]]
     print(f"\nnot in the top 10 ({len(misses)}):")
     for q in misses:
