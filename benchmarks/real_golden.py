@@ -8,7 +8,9 @@ text ingest indexes) over every segment of the archive in memory, with no embedd
 ranks each answerable question with `LexicalIndex.rank` under the question's filters, as
 the lexical side of `Retriever` does (without its name boost). Files are found and parsed
 as ingest does (`discover`, `parse_files`), so a note ingest would skip is missing here too.
-Reports recall@1/5/10 and MRR by kind and by language, for the tune and report halves.
+Reports recall@1/5/10 and MRR by kind and by language, for the tune and report halves,
+and how often `answer.should_abstain` would abstain on the top 5 lexical passages (with no
+dense similarities, so without the cross-language rescue hybrid search gives it).
 `--distractors N` keeps the questions' notes plus N others (seeded), for a quicker slice.
 
 Tokenizing ~586k segments with jieba is most of the run (tens of minutes on two cores);
@@ -32,12 +34,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assistant.answer import should_abstain  # noqa: E402
 from assistant.embed import passage_text  # noqa: E402
 from assistant.evaluate import Question  # noqa: E402
+from assistant.index import segment_record  # noqa: E402
 from assistant.ingest import discover, parse_files  # noqa: E402
 from assistant.lexical import BM25, episode_facts, tokenize  # noqa: E402
-from assistant.models import Episode  # noqa: E402
-from assistant.retrieve import LexicalIndex  # noqa: E402
+from assistant.models import Episode, Passage  # noqa: E402
+from assistant.retrieve import LexicalIndex, passage_from_metadata  # noqa: E402
 
 MAX_BYTES = 50_000_000  # measure retrieval, not the size limit
 CUTS = (1, 5, 10)
@@ -118,12 +122,26 @@ def build(
     return index, hits
 
 
-def first_hit(index: LexicalIndex, question: Question, hits: set[int]) -> int:
-    """1-based rank of the first segment holding evidence, 0 when none in the top 10."""
+def ranked(index: LexicalIndex, question: Question) -> list[str]:
     keep = index.mask(question.search_filters())
-    ranked = index.rank(tokenize(question.question), keep)[: max(CUTS)]
-    position = index.position
-    return next((i for i, sid in enumerate(ranked, 1) if position[sid] in hits), 0)
+    return index.rank(tokenize(question.question), keep)[: max(CUTS)]
+
+
+def first_hit(index: LexicalIndex, ids: Sequence[str], hits: set[int]) -> int:
+    """1-based rank of the first segment holding evidence, 0 when none in `ids`."""
+    return next((i for i, sid in enumerate(ids, 1) if index.position[sid] in hits), 0)
+
+
+def abstains(
+    index: LexicalIndex, episodes: Sequence[Episode], question: Question, ids: Sequence[str]
+) -> bool:
+    passages: list[Passage] = []
+    for sid in ids[:5]:
+        row = index.position[sid]
+        episode = episodes[index.episode_of[row]]
+        segment = episode.segments[int(sid.rsplit(":", 1)[1]) - 1]
+        passages.append(passage_from_metadata(sid, segment_record(episode, segment).metadata))
+    return should_abstain(question.question, passages, index)
 
 
 def summarise(ranks: Sequence[int]) -> dict[str, float]:
@@ -159,6 +177,7 @@ def main() -> None:
     questions = [Question.model_validate(r) for r in raw]
     split = {r["id"]: r.get("split", "all") for r in raw}
     answerable = [q for q in questions if q.answerable]
+    unanswerable = [q for q in questions if not q.answerable]
 
     started = time.perf_counter()
     files = discover([args.archive])
@@ -176,10 +195,11 @@ def main() -> None:
     missing = sorted({str(q.video_id) for q in answerable} - indexed)
 
     index, hits = build(episodes, answerable, args.workers)
-    del episodes
     _log(f"index built after {time.perf_counter() - started:.0f} s")
 
-    ranks = {q.id: first_hit(index, q, hits[q.id]) for q in answerable}
+    top = {q.id: ranked(index, q) for q in questions}
+    ranks = {q.id: first_hit(index, top[q.id], hits[q.id]) for q in answerable}
+    abstained = {q.id: abstains(index, episodes, q, top[q.id]) for q in questions}
     rows: dict[str, dict[str, float]] = {}
     for half in ("tune", "report", "all"):
         group = [q for q in answerable if half == "all" or split[q.id] == half]
@@ -195,6 +215,13 @@ def main() -> None:
         f"{time.perf_counter() - started:.0f} s\n"
     )
     print(table(rows))
+    print("\n| half | abstained, unanswerable | abstained, answerable (false) |\n|---|---|---|")
+    for half in ("tune", "report", "all"):
+        shares = [
+            _share([abstained[q.id] for q in group if half == "all" or split[q.id] == half])
+            for group in (unanswerable, answerable)
+        ]
+        print(f"| {half} | {shares[0]} | {shares[1]} |")
     if missing:
         print(
             f"\nnotes of questions that ingest's discovery/parsing left out: {', '.join(missing)}"
@@ -203,8 +230,17 @@ def main() -> None:
     print(f"\nnot in the top 10 ({len(misses)}):")
     for q in misses:
         print(f"  {q.id} [{split[q.id]}, {q.kind}, {q.lang}] {q.question}")
+    falsely = [q for q in answerable if abstained[q.id]]
+    print(f"\nabstained although answerable ({len(falsely)}): {' '.join(q.id for q in falsely)}")
+    answered = [q for q in unanswerable if not abstained[q.id]]
+    print(f"answered although unanswerable ({len(answered)}): {' '.join(q.id for q in answered)}")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "ranks": ranks}, indent=1))
+        figures = {"rows": rows, "ranks": ranks, "abstained": abstained}
+        args.json.write_text(json.dumps(figures, indent=1))
+
+
+def _share(values: Sequence[bool]) -> str:
+    return f"{sum(values) / len(values):.3f} ({sum(values)}/{len(values)})" if values else "–"
 
 
 if __name__ == "__main__":
