@@ -117,15 +117,17 @@ class EpisodeWork:
 
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Markdown files under `paths`, by the path they have in the archive (a symlink is
-    not replaced by its target). In folders, README.md, dot/underscore files and folders
-    named `*.md` are skipped (archives carry a README); a path named explicitly is always
-    taken, and a file reached twice (through a symlink) is taken once."""
+    not replaced by its target). In folders, README.md, dot files, dot and underscore
+    folders (`_drafts`), and folders named `*.md` are skipped (archives carry a README);
+    a path named explicitly is always taken, and a file reached twice is taken once."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*.md")):
-                rel = child.relative_to(path).parts
-                if child.name.lower() == "readme.md" or any(p[0] in "._" for p in rel):
+                *folders, name = child.relative_to(path).parts
+                # Not underscore files: a YouTube id may start with `_` (135 of 9,060 notes).
+                hidden = name.startswith(".") or any(p[0] in "._" for p in folders)
+                if name.lower() == "readme.md" or hidden:
                     continue
                 if child.is_dir():  # walked into by rglob; a FIFO or socket is reported
                     continue

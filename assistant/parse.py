@@ -71,6 +71,9 @@ def _read_regular_file(path: Path, name: str, max_bytes: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
+        kind = _kind_of(path)  # a socket cannot even be opened
+        if kind:
+            raise ParseError(name, f"not a regular file ({kind})") from exc
         raise ParseError(name, f"cannot read file ({exc.strerror or exc})") from exc
     with os.fdopen(fd, "rb") as file:
         try:
@@ -97,6 +100,15 @@ def _file_kind(mode: int) -> str:
         stat.S_ISBLK: "a block device",
     }
     return next((kind for test, kind in kinds.items() if test(mode)), "not a plain file")
+
+
+def _kind_of(path: Path) -> str:
+    """What `path` is when it is not a regular file; empty when it is, or is not there."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""
+    return "" if stat.S_ISREG(mode) else _file_kind(mode)
 
 
 def parse_episode(text: str, file: str) -> Episode:
@@ -218,7 +230,9 @@ def _check_expansion(root: yaml.Node) -> None:
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node))
     if expanded[id(root)] > unique + _MAX_ALIAS_GROWTH:
-        raise yaml.YAMLError(f"aliases expand it by over {_MAX_ALIAS_GROWTH:,} values and characters")
+        raise yaml.YAMLError(
+            f"aliases expand it by over {_MAX_ALIAS_GROWTH:,} values and characters"
+        )
 
 
 def _own_size(node: yaml.Node) -> int:

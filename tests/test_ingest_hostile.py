@@ -43,7 +43,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def first_text(store: SegmentStore, episode_id: str) -> str:
-    found = store.segments.get(ids=[f"{episode_id}:0"], include=["metadatas"])
+    found = store.segments.get(ids=[f"{episode_id}:1"], include=["metadatas"])
     return str(found["metadatas"][0]["text_zh"])
 
 
@@ -194,8 +194,17 @@ def test_a_fifo_or_socket_in_the_archive_is_skipped_with_a_reason(
 def test_reading_a_fifo_named_on_its_own_is_a_parse_error(tmp_path: Path) -> None:
     fifo = tmp_path / "x.md"
     os.mkfifo(fifo)
-    with pytest.raises(ParseError, match=r"not a regular file \(a FIFO\)"):
-        read_episode(fifo, 1000)
+    # A writer that opens and closes at once, so a reader that waits for one gets EOF
+    # instead of hanging the test.
+    writer = threading.Thread(target=lambda: open(fifo, "wb").close())
+    writer.start()
+    try:
+        with pytest.raises(ParseError, match=r"not a regular file \(a FIFO\)"):
+            read_episode(fifo, 1000)
+    finally:
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer's open return
+        writer.join(timeout=30)
+    assert not writer.is_alive()
 
 
 # --- YAML that expands without bound ----------------------------------------------------------
@@ -306,54 +315,68 @@ def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
         pass
 
 
-class GatedEmbeddings(BaseHTTPRequestHandler):
-    """An OpenAI-compatible /v1/embeddings endpoint whose first request waits for the test."""
+class GatedEmbeddings:
+    """An OpenAI-compatible /v1/embeddings endpoint on 127.0.0.1 (deterministic vectors)
+    whose first request waits until `release` is set; `arrived` says it came."""
 
-    arrived = threading.Event()
-    release = threading.Event()
-    requests = 0
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.requests = 0
+        self._count = threading.Lock()
+        gate = self
 
-    def do_POST(self) -> None:  # noqa: N802 (the http.server API)
-        texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"]
-        cls = type(self)
-        cls.requests += 1
-        if cls.requests == 1:
-            cls.arrived.set()
-            cls.release.wait(timeout=120)
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # the http.server API
+                gate.answer(self)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers["Content-Length"])
+        texts = json.loads(request.rfile.read(length))["input"]
+        with self._count:
+            self.requests += 1
+            first = self.requests == 1
+        if first:
+            self.arrived.set()
+            self.release.wait(timeout=120)
         data = [
-            {"object": "embedding", "index": i, "embedding": list(hashlib.sha256(t.encode()).digest()[:8])}
-            for i, t in enumerate(texts)
+            {"object": "embedding", "index": i, "embedding": list(_digest(text))}
+            for i, text in enumerate(texts)
         ]
-        body = json.dumps(
-            {"object": "list", "data": data, "model": "gate", "usage": {"prompt_tokens": 0, "total_tokens": 0}}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        usage = {"prompt_tokens": 0, "total_tokens": 0}
+        body = json.dumps({"object": "list", "data": data, "model": "gate", "usage": usage})
+        request.send_response(200)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body.encode())
 
-    def log_message(self, *args: object) -> None:
-        pass
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()[:8]
 
 
 @pytest.fixture
-def gated_endpoint() -> Iterator[type[GatedEmbeddings]]:
-    gate = type("Gate", (GatedEmbeddings,), {"arrived": threading.Event(), "release": threading.Event()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), gate)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def gated_endpoint() -> Iterator[GatedEmbeddings]:
+    gate = GatedEmbeddings()
+    thread = threading.Thread(target=gate.server.serve_forever, daemon=True)
     thread.start()
-    gate.url = f"http://127.0.0.1:{server.server_address[1]}/v1"  # type: ignore[attr-defined]
     try:
         yield gate
     finally:
         gate.release.set()
-        server.shutdown()
-        server.server_close()
+        gate.server.shutdown()
+        gate.server.server_close()
 
 
 def test_a_second_ingest_on_a_busy_index_stops_at_once_naming_the_first(
-    tmp_path: Path, cli_env: dict[str, str], gated_endpoint: type[GatedEmbeddings]
+    tmp_path: Path, cli_env: dict[str, str], gated_endpoint: GatedEmbeddings
 ) -> None:
     archive = tmp_path / "archive"
     write_episode(archive, "vid1", PAIRS)
@@ -362,10 +385,13 @@ def test_a_second_ingest_on_a_busy_index_stops_at_once_naming_the_first(
         **cli_env,
         "ASSISTANT_EMBEDDER": "openai",
         "ASSISTANT_EMBEDDING_MODEL": "gate",
-        "ASSISTANT_EMBEDDING_BASE_URL": gated_endpoint.url,  # type: ignore[attr-defined]
+        "ASSISTANT_EMBEDDING_BASE_URL": gated_endpoint.url,
+        "ASSISTANT_EMBEDDING_CONCURRENCY": "1",  # one request at a time: the first one waits
     }
     command = [*ASSISTANT, "ingest", str(archive)]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         # The first ingest is now embedding, inside its lock, until the gate opens.
         assert gated_endpoint.arrived.wait(timeout=120), "the first ingest never embedded"
@@ -381,3 +407,14 @@ def test_a_second_ingest_on_a_busy_index_stops_at_once_naming_the_first(
     assert "2 added" in stdout and "holds 7 segments" in stdout
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "2 unchanged" in again.stdout
+
+
+def test_notes_whose_id_starts_with_an_underscore_are_found(tmp_path: Path) -> None:
+    # 135 of the 9,060 real notes are named like `_5Je2wEmA.md`, and were silently skipped.
+    archive = tmp_path / "archive"
+    note = write(archive / "_underscore1.md", episode_text("_underscore1", PAIRS[:1]))
+    write(archive / "_drafts" / "draft.md", episode_text("draft", PAIRS[:1]))
+    write(archive / ".hidden.md", episode_text("hidden", PAIRS[:1]))
+    write(archive / "README.md", "# the archive\n")
+
+    assert discover([archive]) == [note]

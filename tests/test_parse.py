@@ -138,7 +138,7 @@ def test_front_matter_fenced_by_four_dashes_parses() -> None:
     text = "----\ntitle: t\nsource: https://www.youtube.com/watch?v=four\n----\n" + BODY
     episode = parse_episode(text, "x.md")
     assert (episode.id, episode.title, len(episode.segments)) == ("four", "t", 1)
-    assert episode.segments[0].line == 7  # lines are counted from the real first fence
+    assert episode.segments[0].line == 8  # lines are counted from the real first fence
 
 
 @pytest.mark.parametrize(
