@@ -28,6 +28,9 @@ app = typer.Typer(
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
+# EX_TEMPFAIL: nothing is wrong; try again later.
+EXIT_BUSY = 75
+
 Paths = Annotated[list[Path], typer.Argument(help="Archive files or folders of Markdown episodes.")]
 
 
@@ -53,27 +56,36 @@ def ingest_command(
     from assistant.embed import EmbeddingError
     from assistant.embed_cache import ingest_embedder
     from assistant.index import open_store
+    from assistant.index_lock import IndexBusy, hold_index_lock, index_lock_path
     from assistant.lexical import LexicalStore
 
     store = open_store(settings, ingest_embedder(settings))
     lexical = LexicalStore(lexical_path(settings, store.name))
     progress = BarProgress(err) if err.is_terminal else LineProgress(err)
     try:
-        with progress:
-            report = ingest(
-                paths,
-                store,
-                max_bytes=settings.max_file_bytes,
-                batch_size=settings.embed_batch_size,
-                prune=prune,
-                progress=progress,
-                lexical=lexical,
-            )
+        # Held through the summary, so the counts it prints are this run's alone.
+        with hold_index_lock(index_lock_path(settings.vectorstore_dir, store.name)):
+            with progress:
+                report = ingest(
+                    paths,
+                    store,
+                    max_bytes=settings.max_file_bytes,
+                    batch_size=settings.embed_batch_size,
+                    prune=prune,
+                    progress=progress,
+                    lexical=lexical,
+                )
+            _print_report(report, store.name, store.count())
+    except IndexBusy as exc:
+        err.print(
+            f"[red]error[/]: index '{store.name}' is busy: another ingest is writing it "
+            f"({exc.holder}). Run again when it has finished."
+        )
+        raise typer.Exit(EXIT_BUSY) from None
     except EmbeddingError as exc:
         # Finished episodes are kept; a rerun once the endpoint is fixed completes the rest.
         err.print(f"[red]error[/]: {exc}")
         raise typer.Exit(1) from None
-    _print_report(report, store.name, store.count())
     if report.interrupted:
         raise typer.Exit(130)
     raise typer.Exit(1 if report.failures or missing else 0)
@@ -105,9 +117,7 @@ def _print_report(report: IngestReport, collection: str, total: int) -> None:
         err.print(f"[red]FAIL[/] {failure.file}: {failure.error}")
     for result in report.results:
         if result.status == "pruned":
-            out.print(
-                f"pruned {result.episode_id} ({result.deleted} segments; {result.file} is gone)"
-            )
+            out.print(f"pruned {result.episode_id} ({result.deleted} segments; {result.note})")
     vectors = report.embedded + report.cached
     rate = vectors / report.seconds if report.seconds else 0.0
     cached = f", {report.cached} from the cache" if report.cached else ""
