@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assistant.ingest import IngestReport, discover, ingest, parse_files
+from assistant.links import web_link
 from assistant.models import Filters, iso_date
 from assistant.progress import BarProgress, LineProgress
 from assistant.settings import Settings, get_settings
@@ -244,7 +245,7 @@ def search(
             out.print(f"    {_shorten(p.text_zh, 160)}")
         if p.text_en:
             out.print(f"    [dim]{_shorten(p.text_en, 200)}[/]")
-        out.print(f"    {p.url}  {p.source_url}", style="cyan")
+        out.print(f"    {p.url}  {web_link(p.source_url)}", style="cyan")
 
 
 @app.command()
@@ -278,7 +279,7 @@ def ask(
         return
     out.print(answer.answer)
     for c in answer.citations:
-        out.print(f"[{c.n}] {c.url}  {c.source_url}", style="cyan")
+        out.print(f"[{c.n}] {c.url}  {web_link(c.source_url)}", style="cyan")
 
 
 @app.command("eval")

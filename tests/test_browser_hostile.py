@@ -77,12 +77,20 @@ def test_a_script_source_is_never_a_link(base_url: str, tab: tuple[Page, list[st
 
 
 @pytest.mark.parametrize("episode_id", ODD_IDS)
-def test_an_odd_episode_id_opens_in_the_reader(
+def test_an_odd_episode_id_is_followed_from_a_citation_to_the_reader(
     base_url: str, tab: tuple[Page, list[str]], episode_id: str
 ) -> None:
     page, _ = tab
-    page.goto(base_url + reader_path(episode_id, 1))
-    expect(page.locator("#title")).to_have_text(f"Odd id {ODD_IDS.index(episode_id)}")
+    n = ODD_IDS.index(episode_id)
+    page.goto(base_url + "/")
+    page.fill("#question", f"What is in paragraph {n} of the episode with an odd id?")
+    page.click("#send")
+    chip = page.locator(f'.message.assistant .chip[title^="Odd id {n} ·"]').first
+    expect(chip).to_be_visible(timeout=30_000)
+    chip.click()
+    expect(page.locator("#panel-reader")).to_have_attribute("href", reader_path(episode_id, 1))
+    page.click("#panel-reader")
+    expect(page.locator("#title")).to_have_text(f"Odd id {n}")
     expect(page.locator("#p1")).to_have_class("para highlight")
     expect(page.locator("#source")).to_have_attribute(
         "href", f"https://www.youtube.com/watch?v={quote(episode_id, safe='')}"

@@ -190,7 +190,7 @@ def test_the_cli_refuses_a_date_filter_that_is_not_a_date(
 ) -> None:
     done = subprocess.run(
         [*ASSISTANT, command, "rate cut", option, "2025-13-45"],
-        env=cli_env,
+        env={**cli_env, "COLUMNS": "200"},  # the error box on one line
         capture_output=True,
         text=True,
         timeout=120,
@@ -252,6 +252,22 @@ def test_the_v1_link_list_holds_no_script_url(client: httpx.Client) -> None:
     answer = client.post("/api/ask", json={"question": "Who repairs undersea cables?"}).json()
     # The API still reports the field as the archive holds it; renderers decide on links.
     assert SCRIPT_SOURCE in {c["source_url"] for c in answer["citations"]}
+
+
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_the_cli_prints_no_script_url(
+    cli_env: dict[str, str], hostile_settings: Settings, command: str
+) -> None:
+    env = {**cli_env, "ASSISTANT_VECTORSTORE_DIR": str(hostile_settings.vectorstore_dir)}
+    done = subprocess.run(
+        [*ASSISTANT, command, "Who repairs undersea cables?", "--k", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "/episodes/2025-10-01-cables#p1" in done.stdout and "javascript:" not in done.stdout
 
 
 def test_reader_path_encodes_every_reserved_character() -> None:
