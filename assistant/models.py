@@ -77,7 +77,9 @@ class Filters(BaseModel):
     date_from: IsoDate | None = Field(
         default=None, description="Earliest date, YYYY-MM-DD (inclusive)."
     )
-    date_to: IsoDate | None = Field(default=None, description="Latest date, YYYY-MM-DD (inclusive).")
+    date_to: IsoDate | None = Field(
+        default=None, description="Latest date, YYYY-MM-DD (inclusive)."
+    )
     person: str | None = Field(default=None, description="A name from front-matter `people`.")
     company: str | None = Field(default=None, description="From front-matter `companies_orgs`.")
     tag: str | None = Field(default=None, description="From front-matter `tags`.")

@@ -2,6 +2,9 @@
 on and blocks inline script, a `javascript:` source is never a link, and episodes whose
 ids need percent-encoding open in the reader."""
 
+# Fixtures are imported from other test modules; tests then take them as arguments.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,8 +12,8 @@ from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
-from test_browser import browser  # noqa: F401  (a fixture, found by pytest by name)
-from test_hostile_input import (  # noqa: F401  (fixtures, found by pytest by name)
+from test_browser import browser  # noqa: F401  (a fixture)
+from test_hostile_input import (  # noqa: F401  (fixtures)
     ODD_IDS,
     base_url,
     hostile_settings,

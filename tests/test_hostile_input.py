@@ -48,7 +48,9 @@ def hostile_settings(
     settings = Settings(vectorstore_dir=root / "vs")
     archive = Archive(settings, e5)
     add_hostile_episodes(root / "archive")
-    report = ingest([root / "archive"], archive.store, max_bytes=10**6, lexical=archive.lexical_store)
+    report = ingest(
+        [root / "archive"], archive.store, max_bytes=10**6, lexical=archive.lexical_store
+    )
     assert not report.failures
     return settings
 

@@ -1,6 +1,9 @@
 """The Slack endpoint against malformed, replayed and retried requests, over real HTTP
 (the running app; Slack's Web API replaced by test_slack's recording server)."""
 
+# Fixtures are imported from other test modules; tests then take them as arguments.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
@@ -9,7 +12,7 @@ import urllib.parse
 
 import httpx
 import pytest
-from test_slack import (  # noqa: F401  (fixtures, found by pytest by name)
+from test_slack import (  # noqa: F401  (fixtures)
     SECRET,
     SlackAPI,
     api,

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from enum import Enum
 
-__all__ = ["Verdict", "SlackGuard"]
+__all__ = ["SlackGuard", "Verdict"]
 
 # Slack refuses requests older than five minutes; so do we (api.slack.com/authentication).
 MAX_AGE_SECONDS = 300

@@ -35,10 +35,8 @@ def sources_block(answer: Answer, settings: Settings) -> str:
     base = settings.public_url.rstrip("/")
     lines = ["", "", "Links:" if answer.lang == "en" else "链接："]
     for c in answer.citations:
-        lines.append(
-            f"[{c.n}] {c.title} ({c.speaker}, {c.date}) {base}{c.url} {web_link(c.source_url)}"
-            .rstrip()
-        )
+        source = web_link(c.source_url)
+        lines.append(f"[{c.n}] {c.title} ({c.speaker}, {c.date}) {base}{c.url} {source}".rstrip())
     return "\n".join(lines)
 
 
