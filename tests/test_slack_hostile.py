@@ -57,28 +57,13 @@ def test_a_signed_body_that_is_not_json_is_a_400(base_url: str) -> None:
     assert response.status_code == 400 and "not JSON" in response.json()["detail"]
 
 
-def command_body(text: str, api: SlackAPI) -> str:
-    return urllib.parse.urlencode(
-        {
-            "command": "/ask",
-            "text": text,
-            "team_id": "T1",
-            "channel_id": "C1",
-            "user_id": "U1",
-            "response_url": f"{api.url}/respond/T1/1/abc",
-            "trigger_id": "1.2.3",
-        }
-    )
-
-
 def test_a_replayed_command_is_answered_once(base_url: str, api: SlackAPI) -> None:
-    body = command_body("What did Michael Burry say about Nvidia?", api)
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **signed(body)}
-    first = post(base_url, body, headers)
+    first = post_command(base_url, "What did Michael Burry say about Nvidia?", api)
     assert first.status_code == 200 and "Searching the archive" in first.json()["text"]
     # The same signed request again, well inside the five minutes its signature is good for:
     # acknowledged, but the /ask listener (whose ack says "Searching") never runs.
-    again = post(base_url, body, headers)
+    sent = first.request
+    again = post(base_url, sent.content, dict(sent.headers))
     assert again.status_code == 200 and "Searching" not in again.text
     assert again.headers["x-slack-no-retry"] == "1"
     answer = api.wait_for(lambda c: c.method == "respond")
@@ -179,3 +164,16 @@ def test_the_record_of_handled_requests_is_bounded_and_expires() -> None:
     assert guard.check(*guard_request(clock, event)) is Verdict.SEEN  # a retry, re-signed
     clock.now += 2
     assert guard.check(*guard_request(clock, event)) is Verdict.NEW  # forgotten at last
+
+
+def test_citation_links_are_http_only_and_escaped() -> None:
+    from test_slack_blocks import citation
+
+    from assistant.slack.blocks import citation_line
+
+    odd = citation(source_url="https://x.example/a?b=1&c=<2>|3", url="/episodes/Q%26A#p3")
+    head = citation_line(odd, "en", "https://archive.example").split("\n")[0]
+    assert head.startswith("*[1]* <https://x.example/a?b=1&amp;c=&lt;2&gt;%7C3|Rates &lt;live&gt;")
+    for source in ("javascript:alert(1)", "data:text/html,hi", "https://x.example/a b"):
+        line = citation_line(citation(source_url=source), "en", "")
+        assert line.startswith("*[1]* Rates &lt;live&gt; &amp; more · ") and "<" not in line
