@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from assistant.ingest import IngestReport, discover, ingest, parse_files
-from assistant.models import Filters
+from assistant.links import web_link
+from assistant.models import Filters, iso_date
 from assistant.progress import BarProgress, LineProgress
 from assistant.settings import Settings, get_settings
 
@@ -183,8 +184,12 @@ def stats(
 
 Speaker = Annotated[str | None, typer.Option("--speaker", help="Episode speaker (channel).")]
 TurnSpeaker = Annotated[str | None, typer.Option("--turn-speaker", help="Who speaks.")]
-Since = Annotated[str | None, typer.Option("--since", help="From this date (YYYY-MM-DD).")]
-Until = Annotated[str | None, typer.Option("--until", help="Up to this date (YYYY-MM-DD).")]
+Since = Annotated[
+    str | None, typer.Option("--since", parser=iso_date, help="From this date (YYYY-MM-DD).")
+]
+Until = Annotated[
+    str | None, typer.Option("--until", parser=iso_date, help="Up to this date (YYYY-MM-DD).")
+]
 Person = Annotated[str | None, typer.Option("--person", help="A person in the front matter.")]
 Company = Annotated[str | None, typer.Option("--company", help="A company in the front matter.")]
 Tag = Annotated[str | None, typer.Option("--tag", help="A front-matter tag.")]
@@ -276,7 +281,7 @@ def search(
             out.print(f"    {_shorten(p.text_zh, 160)}")
         if p.text_en:
             out.print(f"    [dim]{_shorten(p.text_en, 200)}[/]")
-        out.print(f"    {p.url}  {p.source_url}", style="cyan")
+        out.print(f"    {p.url}  {web_link(p.source_url)}", style="cyan")
 
 
 @app.command()
@@ -310,7 +315,7 @@ def ask(
         return
     out.print(answer.answer)
     for c in answer.citations:
-        out.print(f"[{c.n}] {c.url}  {c.source_url}", style="cyan")
+        out.print(f"[{c.n}] {c.url}  {web_link(c.source_url)}", style="cyan")
 
 
 @app.command("eval")

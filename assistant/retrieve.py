@@ -20,6 +20,7 @@ import numpy.typing as npt
 from assistant.index import SegmentStore
 from assistant.language import detect_language
 from assistant.lexical import BM25, LexicalStore, tokenize
+from assistant.links import reader_path
 from assistant.models import Filters, Passage
 
 __all__ = [
@@ -65,7 +66,7 @@ def passage_from_metadata(segment_id: str, meta: dict[str, Any], score: float = 
         text_zh=str(meta.get("text_zh", "")),
         text_en=str(meta.get("text_en", "")),
         source_url=str(meta.get("source_url", "")),
-        url=f"/episodes/{episode_id}#p{position}",
+        url=reader_path(episode_id, position),
         score=round(score, 6),
     )
 

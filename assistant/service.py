@@ -22,14 +22,16 @@ from assistant.llm import generate, make_chat_model, rewrite_question
 from assistant.models import Answer, Citation, Filters, Passage
 from assistant.settings import Settings
 
-__all__ = ["Assistant", "Event", "Turn"]
+__all__ = ["MAX_TURN_CHARS", "Assistant", "Event", "Turn"]
+
+MAX_TURN_CHARS = 20_000
 
 
 class Turn(BaseModel):
     """One earlier message of the conversation."""
 
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
+    content: str = Field(max_length=MAX_TURN_CHARS)
     filters: Filters | None = Field(
         default=None, description="The filters that user question was asked with."
     )

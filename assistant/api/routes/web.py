@@ -9,12 +9,27 @@ from assistant.resources import resource_dir
 
 router = APIRouter(include_in_schema=False)
 
+# Scripts, styles and requests only from this origin, and no inline script at all: archive
+# text that slipped into the page as markup could still run nothing. No page may frame us.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(
+        resource_dir("web") / name, headers={"Content-Security-Policy": PAGE_POLICY}
+    )
+
 
 @router.get("/")
 def chat_page() -> FileResponse:
-    return FileResponse(resource_dir("web") / "index.html")
+    return _page("index.html")
 
 
-@router.get("/episodes/{episode_id}")
+# `path`: an episode id may hold '/', sent percent-encoded (see links.reader_path).
+@router.get("/episodes/{episode_id:path}")
 def reader_page(episode_id: str) -> FileResponse:
-    return FileResponse(resource_dir("web") / "reader.html")
+    return _page("reader.html")
