@@ -63,7 +63,7 @@ def test_a_follow_up_uses_no_more_of_the_history_than_a_question(
     history = [
         *[Turn(role="user", content="older question " * 100)] * 10,
         Turn(role="user", content=earlier),
-        Turn(role="assistant", content="Mary Daly. " * 2000),
+        Turn(role="assistant", content="Mary Daly. " * 1800),
     ]
     answer = helper.ask("what about him?", history=history)
     assert answer.citations  # the follow-up still leans on the earlier question
