@@ -34,7 +34,7 @@ import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from conftest import PAIRS, free_port, write_episode  # noqa: E402
 
 CLI = [sys.executable, "-m", "assistant.cli"]
