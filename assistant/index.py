@@ -204,8 +204,8 @@ class SegmentStore:
         own process's writes: a segment another process added since is in its metadata
         (read live from SQLite) but not in its vectors, and reading it fails with "Error
         finding id" for as long as the process lives (chroma-core/chroma#3792). Closing
-        the client and opening a new one loads the index as it is now (40 ms on the
-        shared archive). Chroma calls from other threads wait meanwhile. A Chroma server
+        the client and opening a new one loads the index as it is now (40 ms on a
+        small index). Chroma calls from other threads wait meanwhile. A Chroma server
         holds one index for all its clients: there is nothing to catch up.
 
         The new client is new only if this store held the process's last client on the
