@@ -45,6 +45,10 @@ class Event:
     data: Any
 
 
+# The turns of a conversation a question uses: the rewrite prompt shows the LLM the last
+# six (llm.rewrite_question), and without an LLM only the last user turn counts.
+HISTORY_TURNS = 6
+
 # A follow-up leans on the question before it when it is short or points back.
 _ANAPHORA = re.compile(
     r"\b(he|she|they|him|her|them|his|their|it|its|that|this|those|these|there|also|"
@@ -91,6 +95,7 @@ class Assistant:
         filters: Filters | None = None,
         history: Sequence[Turn] = (),
     ) -> Iterator[Event]:
+        history = self._used(history)
         lang = detect_language(question)
         query, filters = self._standalone(question, lang, filters, history)
         passages, similarity = self.archive.retriever.search_scored(query, k, filters)
@@ -136,6 +141,17 @@ class Assistant:
                 unsupported=checked.unsupported,
             ),
         )
+
+    def _used(self, history: Sequence[Turn]) -> list[Turn]:
+        """The part of `history` an answer uses, so that no request costs more than a
+        long question: the last turns, each cut to the question limit. A 4,000-character
+        turn made an answer take 37 s (embedded and tokenized whole with the follow-up).
+        """
+        limit = self.archive.settings.max_question_chars
+        return [
+            turn.model_copy(update={"content": turn.content[:limit]})
+            for turn in history[-HISTORY_TURNS:]
+        ]
 
     def _standalone(
         self, question: str, lang: Lang, filters: Filters | None, history: Sequence[Turn]
