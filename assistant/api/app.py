@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         summary="Ask a bilingual archive of episode transcripts; answers cite paragraphs.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by routes.web
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.slack = _slack_app(settings, app)
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.include_router(openai_compat.router, dependencies=protected)
     app.include_router(slack.router)
     app.include_router(web.router)
+    app.mount("/static/swagger", web.swagger_assets(), name="swagger")
     app.mount("/static", StaticFiles(directory=resource_dir("web")), name="static")
     return app
 

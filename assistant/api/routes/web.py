@@ -1,9 +1,11 @@
-"""The web chat (`/`) and the episode reader (`/episodes/{id}`): static files from web/."""
+"""The web chat (`/`), the episode reader (`/episodes/{id}`) and the API docs (`/docs`):
+static files from web/, and Swagger UI's assets from the `fastapi-offline` package."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from assistant.resources import resource_dir
 
@@ -27,6 +29,23 @@ def _page(name: str) -> FileResponse:
 @router.get("/")
 def chat_page() -> FileResponse:
     return _page("index.html")
+
+
+# FastAPI's own /docs page loads Swagger UI from a CDN (blank offline) and starts it with
+# inline script (blocked by PAGE_POLICY); this one needs neither.
+@router.get("/docs")
+def docs_page() -> FileResponse:
+    return _page("docs.html")
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    return FileResponse(resource_dir("web") / "favicon.ico", media_type="image/x-icon")
+
+
+def swagger_assets() -> StaticFiles:
+    """Swagger UI's script and stylesheet, as the `fastapi-offline` wheel ships them."""
+    return StaticFiles(packages=[("fastapi_offline", "static")])
 
 
 # `path`: an episode id may hold '/', sent percent-encoded (see links.reader_path).
