@@ -26,6 +26,11 @@ class Question(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     answer_terms: list[str] = Field(default_factory=list)
     filters: dict[str, str] = Field(default_factory=dict)
+    split: Literal["tune", "report"] | None = Field(
+        default=None,
+        description="Which half of a set this is: weights are tuned on one half and "
+        "figures reported on the other, so a figure says which half it came from.",
+    )
 
     @property
     def answerable(self) -> bool:
