@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -98,7 +99,7 @@ def english_overlaps(question: str, paragraph: str) -> list[str]:
         return {
             (a, b)
             for words in _chunks(text)
-            for a, b in zip(words, words[1:], strict=False)
+            for a, b in itertools.pairwise(words)
             if a not in STOP_WORDS and b not in STOP_WORDS
         }
 
@@ -132,7 +133,9 @@ def problems(
         if not own:
             yield f"evidence {evidence!r} is in no segment of {q.video_id}"
         others = [
-            e for e, segs in corpus.items() if e != q.video_id and any(evidence in z + en for z, en in segs)
+            e
+            for e, segs in corpus.items()
+            if e != q.video_id and any(evidence in z + en for z, en in segs)
         ]
         if others:
             yield f"evidence {evidence!r} also in {others}"
@@ -144,18 +147,35 @@ def problems(
 
 
 def assign_splits(questions: list[Question]) -> dict[str, str]:
-    """Half of each (kind, language) group to `tune`, half to `report`, by a seeded hash."""
+    """Half of each (kind, language) group to `tune`, half to `report`, by a seeded hash.
+
+    A group of odd size has one question over; which half gets each of those is chosen
+    (over every way, at most 2^10) so that kinds and languages stay as even as they can.
+    """
     groups: dict[tuple[str, str], list[Question]] = defaultdict(list)
     for q in questions:
         groups[(q.kind, q.lang)].append(q)
+    odd = sorted(key for key, members in groups.items() if len(members) % 2)
+
+    def imbalance(extra_to_tune: tuple[bool, ...]) -> tuple[int, int]:
+        lang: Counter[str] = Counter()
+        kind: Counter[str] = Counter()
+        for (k, lg), to_tune in zip(odd, extra_to_tune, strict=True):
+            lang[lg] += 1 if to_tune else -1
+            kind[k] += 1 if to_tune else -1
+        return sum(map(abs, lang.values())), sum(map(abs, kind.values()))
+
+    best = min(itertools.product([True, False], repeat=len(odd)), key=imbalance)
+    extra = dict(zip(odd, best, strict=True))
     split: dict[str, str] = {}
-    flip = 0
-    for key in sorted(groups):
-        ranked = sorted(groups[key], key=lambda q: hashlib.sha256(f"{SEED}:{q.id}".encode()).hexdigest())
+    for key, members in groups.items():
+        ranked = sorted(
+            members, key=lambda q: hashlib.sha256(f"{SEED}:{q.id}".encode()).hexdigest()
+        )
+        first = "tune" if extra.get(key, True) else "report"
+        other = "report" if first == "tune" else "tune"
         for i, q in enumerate(ranked):
-            # Odd groups alternate which half gets the extra question, to keep halves even.
-            split[q.id] = "tune" if (i + flip) % 2 == 0 else "report"
-        flip ^= len(ranked) % 2
+            split[q.id] = first if i % 2 == 0 else other
     return split
 
 
