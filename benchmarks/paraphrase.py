@@ -116,17 +116,22 @@ def main() -> None:
     args = parser.parse_args()
 
     archive = Archive(Settings(vectorstore_dir=args.vectorstore))
-    questions = load_questions(args.questions)
+    indexed = {e["episode_id"] for e in archive.retriever.lexical.episodes}
+    every = load_questions(args.questions)
+    # A question over an episode the index lacks would count as a miss of every system.
+    questions = [q for q in every if not q.answerable or q.video_id in indexed]
     answerable = [q for q in questions if q.answerable]
     ranks = {
         name: {q.id: first_hit(search(q), q) for q in answerable}
         for name, search in systems(archive).items()
     }
-    episodes = len({e["episode_id"] for e in archive.retriever.lexical.episodes})
     print(
         f"{len(questions)} questions ({len(answerable)} answerable), "
-        f"{episodes} episodes, {archive.store.count():,} segments, top {DEPTH}\n"
+        f"{len(indexed)} episodes, {archive.store.count():,} segments, top {DEPTH}"
     )
+    if len(questions) < len(every):
+        print(f"left out {len(every) - len(questions)} questions: their episode is not indexed")
+    print()
     for split in ("report", "tune"):
         half = select_split(questions, split)
         print(f"### {split} half ({len(half)} questions)\n\n{table(half, ranks)}\n")
