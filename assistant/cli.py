@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -198,6 +199,11 @@ K = Annotated[int, typer.Option("--k", min=1, max=50, help="How many passages.")
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+class Split(StrEnum):
+    tune = "tune"
+    report = "report"
+
+
 def _filters(**values: str | None) -> Filters:
     return Filters(
         speaker=values["speaker"],
@@ -323,13 +329,24 @@ def eval_command(
     questions: Annotated[Path, typer.Argument(help="Golden questions, one JSON object a line.")],
     k: K = 5,
     as_json: AsJson = False,
+    split: Annotated[
+        Split | None,
+        typer.Option(
+            "--split", help="Only one half of a split set: tune on one, report the other."
+        ),
+    ] = None,
 ) -> None:
     """Retrieval and answer metrics over a golden set (recall@k, MRR, abstention…)."""
-    from assistant.evaluate import evaluate, load_questions, report_json
+    from assistant.evaluate import evaluate, load_questions, report_json, select_split
 
+    chosen = select_split(load_questions(questions), split.value if split else None)
+    if not chosen:
+        which = f" with split {split.value}" if split else ""
+        err.print(f"[red]error[/]: no questions in {questions}{which}")
+        raise typer.Exit(2)
     helper = _assistant()
     report = evaluate(
-        load_questions(questions),
+        chosen,
         lambda q, n, f: helper.search(q, n, f),
         lambda q, n, f: helper.ask(q, n, f),
         k=k,
@@ -337,8 +354,9 @@ def eval_command(
     if as_json:
         print(report_json(report))
         return
+    half = f" ({split.value} half)" if split else ""
     out.print(
-        f"{report.questions} questions, k={report.k}: recall@k {report.recall_at_k:.3f}, "
+        f"{report.questions} questions{half}, k={report.k}: recall@k {report.recall_at_k:.3f}, "
         f"MRR {report.mrr:.3f}, answer terms {report.answer_term_hit_rate:.3f}, "
         f"language {report.answer_lang_match:.3f}, abstained on unanswerable "
         f"{report.abstention_unanswerable:.3f} and on answerable {report.abstention_answerable:.3f}"
