@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import urllib.request
 
-from playwright.sync_api import Browser, ConsoleMessage, Request, expect
+from playwright.sync_api import Browser, ConsoleMessage, expect
 from test_browser import browser  # noqa: F401  (a fixture)
 from test_hostile_input import base_url, hostile_settings  # noqa: F401  (fixtures)
 
