@@ -194,17 +194,22 @@ def test_a_fifo_or_socket_in_the_archive_is_skipped_with_a_reason(
 def test_reading_a_fifo_named_on_its_own_is_a_parse_error(tmp_path: Path) -> None:
     fifo = tmp_path / "x.md"
     os.mkfifo(fifo)
-    # A writer that opens and closes at once, so a reader that waits for one gets EOF
-    # instead of hanging the test.
-    writer = threading.Thread(target=lambda: open(fifo, "wb").close())
-    writer.start()
-    try:
-        with pytest.raises(ParseError, match=r"not a regular file \(a FIFO\)"):
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        try:
             read_episode(fifo, 1000)
-    finally:
-        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # lets the writer's open return
-        writer.join(timeout=30)
-    assert not writer.is_alive()
+        except BaseException as exc:
+            failures.append(exc)
+        done.set()
+
+    # On a daemon thread, so that a reader blocked on the FIFO fails the test, not hangs it.
+    threading.Thread(target=read, daemon=True).start()
+    assert done.wait(timeout=60), "reading the FIFO blocked"
+    (failure,) = failures
+    assert isinstance(failure, ParseError)
+    assert failure.reason == "not a regular file (a FIFO)"
 
 
 # --- YAML that expands without bound ----------------------------------------------------------
