@@ -20,7 +20,7 @@ from conftest import free_port, server_process
 
 from assistant.archive import Archive
 from assistant.citations import validate_citations
-from assistant.embed import E5Embedder
+from assistant.embed import NgramEmbedder
 from assistant.llm import make_chat_model
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -45,13 +45,13 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def llm_assistant(indexed: Settings, e5: E5Embedder, llm_server: str) -> Assistant:
+def llm_assistant(indexed: Settings, ngram: NgramEmbedder, llm_server: str) -> Assistant:
     settings = indexed.model_copy(
         update={"llm_base_url": llm_server, "llm_model": "smollm2", "llm_max_tokens": 120}
     )
     chat = make_chat_model(settings)
     assert chat is not None
-    return Assistant(Archive(settings, e5), chat)
+    return Assistant(Archive(settings, ngram), chat)
 
 
 def test_streams_citations_then_tokens_then_a_validated_answer(llm_assistant: Assistant) -> None:
