@@ -21,6 +21,8 @@ from assistant.ingest import ingest
 from assistant.service import Assistant
 from assistant.settings import Settings
 
+pytestmark = pytest.mark.slow  # a real browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
 EVIL_ZH = '恶意的段落<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">。'

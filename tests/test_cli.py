@@ -199,6 +199,7 @@ def _start_and_hold(
 
 # The archive's 55 distinct paragraphs go out 4 at a time: request 1 is the first batch,
 # 3 the first of 49u9cMwrKao (vid1 done, vid2 all from the cache), 9 halfway through it.
+@pytest.mark.slow
 @pytest.mark.parametrize("held", [1, 3, 9], indirect=True)
 def test_a_sigkilled_ingest_is_completed_by_a_rerun(
     tmp_path: Path, archive: Path, cli_env: dict[str, str], held: HeldEndpoint
@@ -222,6 +223,7 @@ def test_a_sigkilled_ingest_is_completed_by_a_rerun(
     assert "3 unchanged" in again.stdout and embedded_count(again.stdout) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("held", [9], indirect=True)
 def test_ctrl_c_stops_cleanly_and_a_rerun_completes(
     tmp_path: Path, archive: Path, cli_env: dict[str, str], held: HeldEndpoint
@@ -249,6 +251,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow
 def test_server_mode_uses_the_same_code_path(
     tmp_path: Path, archive: Path, cli_env: dict[str, str], chroma_server: str
 ) -> None:

@@ -29,6 +29,8 @@ from assistant.ingest import ingest
 from assistant.lexical import LexicalStore
 from assistant.settings import Settings
 
+pytestmark = pytest.mark.slow  # Chroma and API servers killed and restarted
+
 CHROMA = shutil.which("chroma") or str(Path(ASSISTANT[0]).parent / "chroma")
 # A 503 must come well inside any client's patience; a refused connection takes ms.
 FAST = 2.0

@@ -26,6 +26,8 @@ from assistant.llm import make_chat_model
 from assistant.service import Assistant
 from assistant.settings import Settings
 
+pytestmark = pytest.mark.slow  # a real model
+
 
 @dataclass
 class LLMServer:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import serve_app
 
 from assistant.api import create_app
@@ -15,6 +16,8 @@ from assistant.archive import Archive
 from assistant.embed import NgramEmbedder
 from assistant.service import Assistant
 from assistant.settings import Settings
+
+pytestmark = pytest.mark.slow  # hundreds of generated requests
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
