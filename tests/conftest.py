@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from assistant.archive import Archive
-from assistant.embed import E5Embedder, Embedder, Vectors
+from assistant.embed import E5Embedder, Embedder, NgramEmbedder, Vectors
 from assistant.ingest import ingest
 from assistant.settings import Settings
 
@@ -27,7 +27,7 @@ ASSISTANT = [sys.executable, "-m", "assistant.cli"]
 
 
 class CountingEmbedder:
-    """The real embedder, counting the texts it is asked to embed."""
+    """An embedder, counting the texts it is asked to embed."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
@@ -102,12 +102,19 @@ def serve_app(app: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def e5() -> E5Embedder:
+    """The real model: for the tests where retrieval quality is the point (mark them slow)."""
     return E5Embedder()
 
 
+@pytest.fixture(scope="session")
+def ngram() -> NgramEmbedder:
+    """No model, through the same seam: for every test where the model is not the point."""
+    return NgramEmbedder()
+
+
 @pytest.fixture
-def embedder(e5: E5Embedder) -> CountingEmbedder:
-    return CountingEmbedder(e5)
+def embedder(ngram: NgramEmbedder) -> CountingEmbedder:
+    return CountingEmbedder(ngram)
 
 
 def block(english: str) -> str:
@@ -165,21 +172,43 @@ PAIRS = [
 def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env["ASSISTANT_VECTORSTORE_DIR"] = str(tmp_path / "vectorstore")
+    env["ASSISTANT_EMBEDDER"] = "ngram"
     env["PYTHONPATH"] = str(ROOT)
     yield env
 
 
-@pytest.fixture(scope="session")
-def indexed(tmp_path_factory: pytest.TempPathFactory, e5: E5Embedder) -> Settings:
-    """The sample episode plus a small Odd Lots episode, ingested once per session."""
-    root = tmp_path_factory.mktemp("indexed")
+def index_sample(root: Path, embedder: Embedder, name: str) -> Settings:
+    """The sample episode plus a small Odd Lots episode, ingested with `embedder`."""
     archive = root / "archive"
     shutil.copytree(SAMPLE, archive)
     write_episode(archive, "oddlots1", PAIRS, people=["Michael Burry", "Tracy Alloway"])
-    settings = Settings(vectorstore_dir=root / "vs")
-    archive_obj = Archive(settings, e5)  # creates the collections and the lexical file
+    settings = Settings(vectorstore_dir=root / "vs", embedder=name)
+    archive_obj = Archive(settings, embedder)  # creates the collections and the lexical file
     report = ingest(
         [archive], archive_obj.store, max_bytes=10**7, lexical=archive_obj.lexical_store
     )
     assert not report.failures
     return settings
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory: pytest.TempPathFactory, ngram: NgramEmbedder) -> Settings:
+    """The sample index, once per session, with vectors from `ngram`."""
+    return index_sample(tmp_path_factory.mktemp("indexed"), ngram, "ngram")
+
+
+def private_copy(settings: Settings, folder: Path) -> Settings:
+    """`settings` over a copy of its index in `folder`, for a test that changes it."""
+    shutil.copytree(settings.vectorstore_dir, folder / "vs")
+    return settings.model_copy(update={"vectorstore_dir": folder / "vs"})
+
+
+@pytest.fixture
+def own_copy(indexed: Settings, tmp_path: Path) -> Settings:
+    return private_copy(indexed, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def indexed_e5(tmp_path_factory: pytest.TempPathFactory, e5: E5Embedder) -> Settings:
+    """The sample index with the real model's vectors, for retrieval-quality tests."""
+    return index_sample(tmp_path_factory.mktemp("indexed-e5"), e5, "e5")

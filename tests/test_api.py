@@ -15,14 +15,14 @@ from pydantic import SecretStr
 
 from assistant.api import create_app
 from assistant.archive import Archive
-from assistant.embed import E5Embedder
+from assistant.embed import NgramEmbedder
 from assistant.service import Assistant
 from assistant.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def archive(indexed: Settings, e5: E5Embedder) -> Archive:
-    return Archive(indexed, e5)
+def archive(indexed: Settings, ngram: NgramEmbedder) -> Archive:
+    return Archive(indexed, ngram)
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,12 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant.api import create_app
 from assistant.archive import Archive
-from assistant.embed import E5Embedder
+from assistant.embed import NgramEmbedder
 from assistant.ingest import ingest
 from assistant.service import Assistant
 from assistant.settings import Settings
+
+pytestmark = pytest.mark.slow  # a real browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
@@ -29,13 +31,13 @@ EVIL_EN = 'A nasty paragraph <img src=x onerror="window.__pwned=3"> about quantu
 
 @pytest.fixture(scope="module")
 def site(
-    tmp_path_factory: pytest.TempPathFactory, indexed: Settings, e5: E5Embedder
+    tmp_path_factory: pytest.TempPathFactory, indexed: Settings, ngram: NgramEmbedder
 ) -> Iterator[str]:
     root = tmp_path_factory.mktemp("browser")
     store_dir = root / "vs"
     shutil.copytree(indexed.vectorstore_dir, store_dir)
-    settings = Settings(vectorstore_dir=store_dir)
-    archive = Archive(settings, e5)
+    settings = indexed.model_copy(update={"vectorstore_dir": store_dir})
+    archive = Archive(settings, ngram)
     write_episode(root / "evil", "evil1", [(EVIL_ZH, EVIL_EN)], title="<b>Bold</b> title")
     ingest([root / "evil"], archive.store, max_bytes=10**6, lexical=archive.lexical_store)
     archive.refresh()

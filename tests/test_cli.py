@@ -7,8 +7,9 @@ import re
 import shutil
 import signal
 import subprocess
-import time
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import chromadb
@@ -17,12 +18,12 @@ from conftest import (
     ASSISTANT,
     PAIRS,
     SAMPLE,
-    CountingEmbedder,
     free_port,
     server_process,
     write_episode,
 )
 
+from assistant.embed import Embedder, NgramEmbedder, OpenAIEmbedder
 from assistant.index import SegmentStore, segment_record
 from assistant.ingest import discover, parse_files
 
@@ -47,7 +48,7 @@ def expected_records(archive: Path) -> dict[str, str]:
     return {s.id: segment_record(e, s).record_hash for e in episodes for s in e.segments}
 
 
-def stored_records(vectorstore: Path, embedder: CountingEmbedder) -> dict[str, str]:
+def stored_records(vectorstore: Path, embedder: Embedder) -> dict[str, str]:
     store = SegmentStore(chromadb.PersistentClient(path=str(vectorstore)), embedder)
     found = store.segments.get(include=["metadatas"])
     assert len(found["ids"]) == len(set(found["ids"]))
@@ -107,65 +108,137 @@ def test_exit_status_says_whether_a_file_failed(archive: Path, cli_env: dict[str
     assert missing.returncode == 1 and "no such file" in missing.stderr
 
 
+class HeldEndpoint:
+    """An OpenAI-compatible /v1/embeddings on 127.0.0.1 (with `ngram` vectors) that holds
+    its `hold_at`-th request until released: a signal sent while it holds lands mid-ingest,
+    with every earlier batch done and this one not, however fast the machine is."""
+
+    def __init__(self, hold_at: int) -> None:
+        self.hold_at = hold_at
+        self.requests = self.answered = 0  # requests seen; texts answered
+        self.holding, self.release = threading.Event(), threading.Event()
+        self._lock = threading.Lock()
+        ngram, endpoint = NgramEmbedder(), self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"]
+                with endpoint._lock:
+                    endpoint.requests += 1
+                    held = endpoint.requests == endpoint.hold_at
+                    # Counted before the answer goes out, so by the time the next request
+                    # arrives the count covers every batch the ingest has back.
+                    endpoint.answered += 0 if held else len(texts)
+                if held:
+                    endpoint.holding.set()
+                    endpoint.release.wait(60)
+                vectors = ngram.embed_passages(texts).tolist()
+                data = [{"index": i, "embedding": v} for i, v in enumerate(vectors)]
+                body = json.dumps({"data": data, "model": "ngram"}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the ingest was killed while this request was held
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def env(self) -> dict[str, str]:
+        """Settings for an ingest through this endpoint: one request per batch of 4."""
+        return {
+            "ASSISTANT_EMBEDDER": "openai",
+            "ASSISTANT_EMBEDDING_BASE_URL": self.url,
+            "ASSISTANT_EMBEDDING_MODEL": "ngram",
+            "ASSISTANT_EMBEDDING_CONCURRENCY": "1",
+            "ASSISTANT_EMBED_BATCH_SIZE": "4",
+        }
+
+    def embedder(self) -> OpenAIEmbedder:
+        return OpenAIEmbedder("ngram", self.url)
+
+
+@pytest.fixture
+def held(request: pytest.FixtureRequest) -> Iterator[HeldEndpoint]:
+    endpoint = HeldEndpoint(request.param)
+    thread = threading.Thread(target=endpoint.server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield endpoint
+    endpoint.release.set()
+    endpoint.server.shutdown()
+    endpoint.server.server_close()
+
+
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _start_and_wait(env: dict[str, str], archive: Path) -> subprocess.Popen[str]:
-    env = {**env, "ASSISTANT_EMBED_BATCH_SIZE": "4"}
+def _start_and_hold(
+    env: dict[str, str], archive: Path, held: HeldEndpoint
+) -> subprocess.Popen[str]:
+    """An ingest through `held`, stopped in its held request."""
     proc = subprocess.Popen(
         [*ASSISTANT, "ingest", str(archive)],
-        env=env,
+        env={**env, **held.env()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         # As from a terminal: a runner started in the background inherits SIGINT ignored.
         preexec_fn=_default_sigint,
     )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    assert line.startswith("ingesting"), line
+    assert held.holding.wait(120), f"no request {held.hold_at}: {proc.communicate()}"
+    assert proc.poll() is None
     return proc
 
 
-@pytest.mark.parametrize("delay", [0.3, 2.0, 5.0])
+# The archive's 55 distinct paragraphs go out 4 at a time: request 1 is the first batch,
+# 3 the first of 49u9cMwrKao (vid1 done, vid2 all from the cache), 9 halfway through it.
+@pytest.mark.slow
+@pytest.mark.parametrize("held", [1, 3, 9], indirect=True)
 def test_a_sigkilled_ingest_is_completed_by_a_rerun(
-    tmp_path: Path,
-    archive: Path,
-    cli_env: dict[str, str],
-    embedder: CountingEmbedder,
-    delay: float,
+    tmp_path: Path, archive: Path, cli_env: dict[str, str], held: HeldEndpoint
 ) -> None:
-    proc = _start_and_wait(cli_env, archive)
-    time.sleep(delay)
+    proc = _start_and_hold(cli_env, archive, held)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    done_before = held.answered
+    held.release.set()
 
-    rerun = assistant(cli_env, "ingest", str(archive))
+    rerun = assistant({**cli_env, **held.env()}, "ingest", str(archive))
     assert rerun.returncode == 0, rerun.stderr
-    if delay >= 2.0:
-        assert embedded_count(rerun.stdout) < 58  # resumed, not redone
+    # Resumed, not redone: every batch embedded before the kill comes from the cache.
+    assert done_before == {1: 0, 3: 5, 9: 29}[held.hold_at]
+    assert embedded_count(rerun.stdout) == 55 - done_before
 
-    assert stored_records(tmp_path / "vectorstore", embedder) == expected_records(archive)
-    again = assistant(cli_env, "ingest", str(archive))
+    vectorstore = tmp_path / "vectorstore"
+    assert stored_records(vectorstore, held.embedder()) == expected_records(archive)
+    again = assistant({**cli_env, **held.env()}, "ingest", str(archive))
     assert "3 unchanged" in again.stdout and embedded_count(again.stdout) == 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("held", [9], indirect=True)
 def test_ctrl_c_stops_cleanly_and_a_rerun_completes(
-    tmp_path: Path, archive: Path, cli_env: dict[str, str], embedder: CountingEmbedder
+    tmp_path: Path, archive: Path, cli_env: dict[str, str], held: HeldEndpoint
 ) -> None:
-    proc = _start_and_wait(cli_env, archive)
-    assert proc.stderr is not None
-    assert proc.stderr.readline().startswith("[1/3]")
+    proc = _start_and_hold(cli_env, archive, held)
     proc.send_signal(signal.SIGINT)
+    held.release.set()
     stdout, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert "interrupted: rerun to complete" in stdout
 
-    rerun = assistant(cli_env, "ingest", str(archive))
+    rerun = assistant({**cli_env, **held.env()}, "ingest", str(archive))
     assert rerun.returncode == 0
-    assert stored_records(tmp_path / "vectorstore", embedder) == expected_records(archive)
+    assert embedded_count(rerun.stdout) < 55  # the finished batches were kept
+    assert stored_records(tmp_path / "vectorstore", held.embedder()) == expected_records(archive)
 
 
 @pytest.fixture
@@ -178,6 +251,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow
 def test_server_mode_uses_the_same_code_path(
     tmp_path: Path, archive: Path, cli_env: dict[str, str], chroma_server: str
 ) -> None:

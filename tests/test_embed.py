@@ -1,4 +1,5 @@
-"""The embedders: the two bundled ones, and an OpenAI-compatible endpoint on 127.0.0.1."""
+"""The embedders: the two bundled ones and an OpenAI-compatible endpoint on 127.0.0.1 (slow:
+the real models), and the model-free `ngram` one the other tests use."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ import numpy as np
 import pytest
 from conftest import ASSISTANT, PAIRS, free_port, server_process, write_episode
 
-from assistant.embed import E5Embedder, Embedder, EmbeddingError, OpenAIEmbedder, USEEmbedder
+from assistant.embed import (
+    E5Embedder,
+    Embedder,
+    EmbeddingError,
+    NgramEmbedder,
+    OpenAIEmbedder,
+    USEEmbedder,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +31,7 @@ def use() -> USEEmbedder:
     return USEEmbedder()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["e5", "use"])
 def test_bundled_embedders_are_multilingual_and_normalised(
     name: str, e5: E5Embedder, use: USEEmbedder
@@ -47,6 +56,7 @@ def embeddings_server() -> Iterator[str]:
         yield url + "/v1"
 
 
+@pytest.mark.slow
 def test_openai_compatible_embeddings_endpoint(embeddings_server: str, e5: E5Embedder) -> None:
     remote = OpenAIEmbedder("multilingual-e5-small-q4", embeddings_server, "unused")
     assert remote.name == "openai-multilingual-e5-small-q4"
@@ -56,6 +66,7 @@ def test_openai_compatible_embeddings_endpoint(embeddings_server: str, e5: E5Emb
     assert float(remote.embed_query("降息") @ e5.embed_query("降息")) > 0.99
 
 
+@pytest.mark.slow
 def test_ingest_through_the_endpoint_builds_its_own_collection(
     tmp_path: Path, embeddings_server: str, cli_env: dict[str, str]
 ) -> None:
@@ -78,6 +89,7 @@ def test_ingest_through_the_endpoint_builds_its_own_collection(
 TEXTS = [f"段落 {i}: paragraph number {i} about rates" for i in range(12)]
 
 
+@pytest.mark.slow
 def test_concurrent_requests_return_vectors_in_order(embeddings_server: str) -> None:
     model = "multilingual-e5-small-q4"
     sequential = OpenAIEmbedder(model, embeddings_server, concurrency=1).embed_passages(TEXTS)
@@ -209,3 +221,19 @@ def test_an_unreachable_endpoint_fails_ingest_with_what_to_check(
     assert result.returncode == 1
     assert "cannot reach the embeddings endpoint" in result.stderr
     assert "ASSISTANT_EMBEDDING_BASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ngram_vectors_are_normalised_deterministic_and_lexical(ngram: NgramEmbedder) -> None:
+    texts = ["美联储可能在十二月降息。", "The Fed may cut rates in December.", "Flour.", ""]
+    vectors = ngram.embed_passages(texts)
+    assert vectors.shape == (4, ngram.dimensions)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.argmax(vectors @ ngram.embed_query("美联储降息")) == 0
+    assert np.argmax(vectors @ ngram.embed_query("Will the Fed cut rates?")) == 1
+    # The same vectors in another process: they are stored in Chroma and the cache.
+    script = "from assistant.embed import NgramEmbedder; import sys, json; "
+    script += "json.dump(NgramEmbedder().embed_passages(sys.argv[1:]).tolist(), sys.stdout)"
+    other = subprocess.run(
+        [sys.executable, "-c", script, *texts], capture_output=True, text=True, check=True
+    )
+    assert np.array_equal(np.asarray(json.loads(other.stdout), dtype=np.float32), vectors)

@@ -56,9 +56,11 @@ def test_another_model_or_passage_prefix_is_another_key(
 
 
 def test_ingest_caches_beside_the_index_unless_switched_off(tmp_path: Path) -> None:
-    on = ingest_embedder(Settings(vectorstore_dir=tmp_path))
-    elsewhere = ingest_embedder(Settings(embedding_cache=str(tmp_path / "shared.sqlite")))
-    off = ingest_embedder(Settings(vectorstore_dir=tmp_path, embedding_cache=""))
+    on = ingest_embedder(Settings(vectorstore_dir=tmp_path, embedder="ngram"))
+    elsewhere = ingest_embedder(
+        Settings(embedding_cache=str(tmp_path / "shared.sqlite"), embedder="ngram")
+    )
+    off = ingest_embedder(Settings(vectorstore_dir=tmp_path, embedding_cache="", embedder="ngram"))
 
     assert isinstance(on, CachedEmbedder) and isinstance(elsewhere, CachedEmbedder)
     assert on.cache.path == tmp_path / "embeddings.cache.sqlite"

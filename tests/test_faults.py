@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,13 @@ import httpx
 import pytest
 from conftest import ASSISTANT, PAIRS, ROOT, SAMPLE, free_port, server_process, write_episode
 
-from assistant.embed import E5Embedder
+from assistant.embed import NgramEmbedder
 from assistant.index import SegmentStore, open_store
 from assistant.ingest import ingest
 from assistant.lexical import LexicalStore
 from assistant.settings import Settings
+
+pytestmark = pytest.mark.slow  # Chroma and API servers killed and restarted
 
 CHROMA = shutil.which("chroma") or str(Path(ASSISTANT[0]).parent / "chroma")
 # A 503 must come well inside any client's patience; a refused connection takes ms.
@@ -86,10 +87,10 @@ class Deployment:
     chroma: ChromaServer
     settings: Settings
     env: dict[str, str]
-    e5: E5Embedder
+    embedder: NgramEmbedder
 
     def store(self) -> SegmentStore:
-        return open_store(self.settings, self.e5)
+        return open_store(self.settings, self.embedder)
 
     def ingest(self, folder: Path) -> None:
         """As `assistant ingest` does, from this process: Chroma, then the lexical file."""
@@ -102,30 +103,52 @@ class Deployment:
         assert not report.failures
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory, e5: E5Embedder) -> Iterator[Deployment]:
-    """A Chroma server holding the sample and one small episode, ingested through it."""
-    root = tmp_path_factory.mktemp("faults")
+def deploy(root: Path, embedder: NgramEmbedder) -> Deployment:
+    """A stopped Chroma server's data in `root/chroma` and the API's settings over it."""
     chroma = ChromaServer(root / "chroma")
-    chroma.start()
+    settings = Settings(
+        vectorstore_dir=root / "vectorstore", chroma_url=chroma.url, embedder="ngram"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "ASSISTANT_VECTORSTORE_DIR": str(settings.vectorstore_dir),
+        "ASSISTANT_EMBEDDER": settings.embedder,
+        "ASSISTANT_CHROMA_URL": chroma.url,
+        "ASSISTANT_CHROMA_TIMEOUT": str(CHROMA_TIMEOUT),
+        "ASSISTANT_REFRESH_SECONDS": "0.5",
+    }
+    return Deployment(chroma, settings, env, embedder)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, ngram: NgramEmbedder) -> Path:
+    """Chroma data holding the sample and one small episode, ingested through a server."""
+    root = tmp_path_factory.mktemp("faults")
+    seed = deploy(root, ngram)
+    seed.chroma.start()
     try:
-        settings = Settings(vectorstore_dir=root / "vectorstore", chroma_url=chroma.url)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-        env |= {
-            "PYTHONPATH": str(ROOT),
-            "ASSISTANT_VECTORSTORE_DIR": str(settings.vectorstore_dir),
-            "ASSISTANT_CHROMA_URL": chroma.url,
-            "ASSISTANT_CHROMA_TIMEOUT": str(CHROMA_TIMEOUT),
-            "ASSISTANT_REFRESH_SECONDS": "0.5",
-        }
-        deployment = Deployment(chroma, settings, env, e5)
         archive = root / "archive"
         shutil.copytree(SAMPLE, archive)
         write_episode(archive, "oddlots1", PAIRS)
-        deployment.ingest(archive)
+        seed.ingest(archive)
+    finally:
+        seed.chroma.stop()
+    return root
+
+
+@pytest.fixture
+def deployment(seeded: Path, tmp_path: Path, ngram: NgramEmbedder) -> Iterator[Deployment]:
+    """A Chroma server of its own over a copy of the seeded data: a test may kill it
+    without the next test inheriting the damage."""
+    for folder in ("chroma", "vectorstore"):
+        shutil.copytree(seeded / folder, tmp_path / folder)
+    deployment = deploy(tmp_path, ngram)
+    deployment.chroma.start()
+    try:
         yield deployment
     finally:
-        chroma.stop()
+        deployment.chroma.stop()
 
 
 @contextmanager
@@ -197,9 +220,9 @@ def assert_serves_from_memory(client: httpx.Client) -> None:
     assert client.get("/").status_code == 200
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def client(deployment: Deployment) -> Iterator[httpx.Client]:
-    """One API process for the tests that stop Chroma under it."""
+    """An API process for a test that stops Chroma under it."""
     with api(deployment) as client:
         yield client
 
@@ -275,15 +298,22 @@ def test_workers_follow_ingests_and_rebuild_a_lost_or_corrupted_lexical_index(
     store = deployment.store()
     lexical = deployment.settings.vectorstore_dir / f"{store.name}.lexical.sqlite"
 
-    def every_worker_finds(query: str, episode: str) -> bool:
-        def found(_: int) -> bool:
-            # A connection each, so the requests spread over both workers.
-            reply = httpx.post(f"{base}/api/search", json={"query": query, "k": 3}, timeout=30)
-            assert reply.status_code == 200, reply.text
-            return episode in [r["episode_id"] for r in reply.json()["results"]]
+    def both_workers_hold(episodes: int) -> bool:
+        """Asks /readyz, a connection each, until both workers have answered (each names
+        its process): whether both have `episodes` in their in-memory index."""
+        seen: dict[int, int] = {}
+        for _ in range(50):
+            ready = httpx.get(f"{base}/readyz", timeout=30)
+            assert ready.status_code == 200, ready.text
+            seen[ready.json()["worker"]] = ready.json()["episodes"]
+            if len(seen) == 2:
+                return set(seen.values()) == {episodes}
+        return False
 
-        with ThreadPoolExecutor(8) as pool:
-            return all(pool.map(found, range(16)))
+    def found(query: str, episode: str) -> bool:
+        reply = httpx.post(f"{base}/api/search", json={"query": query, "k": 3}, timeout=30)
+        assert reply.status_code == 200, reply.text
+        return episode in [r["episode_id"] for r in reply.json()["results"]]
 
     def answers_while(condition: Callable[[], bool]) -> bool:
         answer = httpx.post(f"{base}/api/ask", json={"question": "谁支持降息？"}, timeout=30)
@@ -298,11 +328,8 @@ def test_workers_follow_ingests_and_rebuild_a_lost_or_corrupted_lexical_index(
         news = [("量子计算机今天实现了新的突破。", "Quantum computers had a breakthrough today.")]
         write_episode(tmp_path / "more", "late1", news)
         deployment.ingest(tmp_path / "more")
-        wait_until(
-            lambda: every_worker_finds("quantum computer breakthrough", "late1"),
-            RECOVERY,
-            "new episode in every worker",
-        )
+        wait_until(lambda: both_workers_hold(3), RECOVERY, "new episode in both workers")
+        assert found("quantum computer breakthrough", "late1")
 
         lexical.unlink()
         deleted = wait_until(
@@ -319,5 +346,5 @@ def test_workers_follow_ingests_and_rebuild_a_lost_or_corrupted_lexical_index(
             RECOVERY,
             "corrupted lexical file rebuilt",
         )
-        assert every_worker_finds("quantum computer breakthrough", "late1")
+        assert both_workers_hold(3) and found("quantum computer breakthrough", "late1")
     print(f"\nlexical file rebuilt {deleted:.2f} s after deletion, {corrupted:.2f} s after damage")

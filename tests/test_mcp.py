@@ -19,6 +19,7 @@ def _server(settings: Settings, **extra: str) -> StdioServerParameters:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env |= {
         "ASSISTANT_VECTORSTORE_DIR": str(settings.vectorstore_dir),
+        "ASSISTANT_EMBEDDER": settings.embedder,
         "PYTHONPATH": str(ROOT),
         **extra,
     }

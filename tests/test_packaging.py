@@ -8,7 +8,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # a wheel built and installed
 
 
 def test_the_wheel_ships_prompts_and_web_and_runs(tmp_path: Path) -> None:

@@ -8,21 +8,24 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import serve_app
 
 from assistant.api import create_app
 from assistant.archive import Archive
-from assistant.embed import E5Embedder
+from assistant.embed import NgramEmbedder
 from assistant.service import Assistant
 from assistant.settings import Settings
+
+pytestmark = pytest.mark.slow  # hundreds of generated requests
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
 def test_no_server_errors_for_generated_requests(
-    indexed: Settings, e5: E5Embedder, tmp_path: Path
+    indexed: Settings, ngram: NgramEmbedder, tmp_path: Path
 ) -> None:
-    with serve_app(create_app(indexed, Assistant(Archive(indexed, e5)))) as url:
+    with serve_app(create_app(indexed, Assistant(Archive(indexed, ngram)))) as url:
         paths = httpx.get(f"{url}/openapi.json").json()["paths"]
         operations = sum(len(methods) for methods in paths.values())
         run = subprocess.run(

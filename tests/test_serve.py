@@ -10,7 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import ASSISTANT, SAMPLE, free_port, server_process, write_episode
+
+pytestmark = pytest.mark.slow  # a Chroma server and two API workers
 
 
 def test_several_workers_share_a_chroma_server(tmp_path: Path, cli_env: dict[str, str]) -> None:

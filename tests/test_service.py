@@ -1,19 +1,21 @@
-"""Retrieval and answers over a real index of the bundled sample episode."""
+"""Retrieval and answers over a real index of the bundled sample episode.
+
+Most tests run on `ngram` vectors (no model); those marked slow are about what the real
+model finds (across languages, the golden set) and run on e5."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_episode
+from conftest import private_copy, write_episode
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from assistant.archive import Archive
-from assistant.embed import E5Embedder
+from assistant.embed import E5Embedder, NgramEmbedder
 from assistant.evaluate import evaluate, load_questions
 from assistant.index import SegmentStore, open_client
 from assistant.ingest import ingest
@@ -27,23 +29,27 @@ GOLDEN_SAMPLE = Path(__file__).resolve().parents[1] / "benchmarks" / "golden" / 
 
 
 @pytest.fixture
-def own_copy(indexed: Settings, tmp_path: Path) -> Settings:
-    """Settings over a private copy of the indexed sample, for tests that change it."""
-    shutil.copytree(indexed.vectorstore_dir, tmp_path / "vs")
-    return Settings(vectorstore_dir=tmp_path / "vs")
+def own_e5_copy(indexed_e5: Settings, tmp_path: Path) -> Settings:
+    return private_copy(indexed_e5, tmp_path)
 
 
 @pytest.fixture(scope="module")
-def helper(indexed: Settings, e5: E5Embedder) -> Assistant:
-    return Assistant(Archive(indexed, e5))
+def helper(indexed: Settings, ngram: NgramEmbedder) -> Assistant:
+    return Assistant(Archive(indexed, ngram))
 
 
-def test_search_finds_misspelled_english_through_the_chinese_side(helper: Assistant) -> None:
-    results = helper.search("Mary Daly supports a rate cut because of the labor market", k=3)
+@pytest.fixture(scope="module")
+def e5_helper(indexed_e5: Settings, e5: E5Embedder) -> Assistant:
+    return Assistant(Archive(indexed_e5, e5))
+
+
+@pytest.mark.slow
+def test_search_finds_misspelled_english_through_the_chinese_side(e5_helper: Assistant) -> None:
+    results = e5_helper.search("Mary Daly supports a rate cut because of the labor market", k=3)
     assert results[0].id == "49u9cMwrKao:7"
     assert "Mary Dailyaly" in results[0].text_en and "玛丽·戴利" in results[0].text_zh
     assert results[0].url == "/episodes/49u9cMwrKao#p7"
-    palantir = helper.search("How much was Palantir up?", k=3)
+    palantir = e5_helper.search("How much was Palantir up?", k=3)
     assert any("Palunteer" in p.text_en for p in palantir)
 
 
@@ -56,13 +62,15 @@ def test_a_paragraph_saying_the_name_is_boosted_like_an_episode_listing_it(
     assert results[0].id == "oddlots1:2"
 
 
-def test_a_chinese_question_finds_english_heavy_paragraphs(helper: Assistant) -> None:
-    results = helper.search("英伟达给华尔街分析师发了备忘录反驳伯里", k=5)
+@pytest.mark.slow
+def test_a_chinese_question_finds_english_heavy_paragraphs(e5_helper: Assistant) -> None:
+    results = e5_helper.search("英伟达给华尔街分析师发了备忘录反驳伯里", k=5)
     assert any("memo" in p.text_en for p in results)
 
 
-def test_an_english_question_reaches_a_chinese_only_paragraph(helper: Assistant) -> None:
-    results = helper.search("a paragraph that exists only in Chinese", k=5)
+@pytest.mark.slow
+def test_an_english_question_reaches_a_chinese_only_paragraph(e5_helper: Assistant) -> None:
+    results = e5_helper.search("a paragraph that exists only in Chinese", k=5)
     assert "oddlots1:4" in [p.id for p in results]
 
 
@@ -175,11 +183,12 @@ def test_langchain_retriever(helper: Assistant) -> None:
     assert "降息" in docs[0].page_content
 
 
-def test_golden_sample_regression(helper: Assistant) -> None:
+@pytest.mark.slow
+def test_golden_sample_regression(e5_helper: Assistant) -> None:
     report = evaluate(
         load_questions(GOLDEN_SAMPLE),
-        lambda q, n, f: helper.search(q, n, f),
-        lambda q, n, f: helper.ask(q, n, f),
+        lambda q, n, f: e5_helper.search(q, n, f),
+        lambda q, n, f: e5_helper.ask(q, n, f),
         k=5,
     )
     failures = [(r.id, r.problems) for r in report.failures]
@@ -195,24 +204,24 @@ def test_golden_sample_regression(helper: Assistant) -> None:
 
 
 def test_the_lexical_index_is_rebuilt_from_chroma_when_missing_or_corrupt(
-    own_copy: Settings, e5: E5Embedder
+    own_copy: Settings, ngram: NgramEmbedder
 ) -> None:
     settings, copy = own_copy, own_copy.vectorstore_dir
     lexical_file = next(copy.glob("*.lexical.sqlite"))
     for extra in copy.glob("*.lexical.sqlite-*"):
         extra.unlink()
     lexical_file.write_bytes(b"this is not a database" * 100)
-    rebuilt = Archive(settings, e5)
+    rebuilt = Archive(settings, ngram)
     assert len(rebuilt.retriever.lexical.ids) == 55
     assert rebuilt.retriever.search("谁支持降息？")[0].episode_id == "49u9cMwrKao"
     lexical_file.unlink()
-    assert len(Archive(settings, e5).retriever.lexical.ids) == 55
+    assert len(Archive(settings, ngram).retriever.lexical.ids) == 55
 
 
 def test_refresh_rebuilds_a_lexical_file_deleted_or_damaged_under_it(
-    own_copy: Settings, e5: E5Embedder
+    own_copy: Settings, ngram: NgramEmbedder
 ) -> None:
-    archive = Archive(own_copy, e5)
+    archive = Archive(own_copy, ngram)
     path = archive.lexical_store.path
 
     def rows_on_disk() -> int:
@@ -233,11 +242,11 @@ def test_refresh_rebuilds_a_lexical_file_deleted_or_damaged_under_it(
 
 
 def test_refresh_picks_up_what_another_process_ingested(
-    own_copy: Settings, e5: E5Embedder, tmp_path: Path
+    own_copy: Settings, ngram: NgramEmbedder, tmp_path: Path
 ) -> None:
     settings = own_copy
-    reader = Archive(settings, e5)
-    writer = SegmentStore(open_client(settings), e5)
+    reader = Archive(settings, ngram)
+    writer = SegmentStore(open_client(settings), ngram)
     write_episode(
         tmp_path / "more",
         "fresh1",
@@ -255,19 +264,20 @@ def test_refresh_picks_up_what_another_process_ingested(
 
 
 def test_refresh_after_an_ingest_through_the_same_lexical_store(
-    own_copy: Settings, e5: E5Embedder, tmp_path: Path
+    own_copy: Settings, ngram: NgramEmbedder, tmp_path: Path
 ) -> None:
-    archive = Archive(own_copy, e5)
+    archive = Archive(own_copy, ngram)
     write_episode(tmp_path / "more", "fresh2", [("关于核聚变的新段落。", "About nuclear fusion.")])
     ingest([tmp_path / "more"], archive.store, max_bytes=10**6, lexical=archive.lexical_store)
     assert archive.refresh() is True
     assert archive.retriever.search("nuclear fusion", k=1)[0].episode_id == "fresh2"
 
 
+@pytest.mark.slow
 def test_english_questions_reach_a_chinese_only_episode(
-    own_copy: Settings, e5: E5Embedder, tmp_path: Path
+    own_e5_copy: Settings, e5: E5Embedder, tmp_path: Path
 ) -> None:
-    archive = Archive(own_copy, e5)
+    archive = Archive(own_e5_copy, e5)
     zh_only = [
         ("我们今天讨论台积电在亚利桑那州新建的晶圆厂，以及它的良率问题。", ""),
         ("台积电表示，亚利桑那工厂的良率已经接近台湾本土工厂的水平。", ""),

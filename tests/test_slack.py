@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,10 +23,11 @@ import pytest
 from conftest import ASSISTANT, ROOT, serve_app
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import SecretStr
+from slack_bolt import App
 
 from assistant.api import create_app
 from assistant.archive import Archive
-from assistant.embed import E5Embedder
+from assistant.embed import NgramEmbedder
 from assistant.service import Assistant
 from assistant.settings import Settings
 
@@ -39,6 +41,7 @@ class Call:
     method: str  # the Web API method, or "respond" for a response URL
     params: dict[str, Any]
     headers: dict[str, str]
+    reply: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,9 +56,12 @@ class SlackAPI:
 
     def record(self, call: Call) -> dict[str, Any]:
         with self.changed:
+            call.reply = self._reply(call, len(self.calls) + 1)
             self.calls.append(call)
             self.changed.notify_all()
-            count = len(self.calls)
+        return call.reply
+
+    def _reply(self, call: Call, count: int) -> dict[str, Any]:
         if call.method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
         if call.method == "apps.connections.open":
@@ -63,6 +69,7 @@ class SlackAPI:
         if call.method == "conversations.replies":
             return {"ok": True, "messages": self.threads.get(call.params.get("ts", ""), [])}
         if call.method in ("chat.postMessage", "chat.update"):
+            # A new ts for every message, as Slack gives: an update must name the right one.
             return {"ok": True, "channel": call.params.get("channel"), "ts": f"900.{count}"}
         return {"ok": True}
 
@@ -84,6 +91,42 @@ class SlackAPI:
     def clear(self) -> None:
         with self.changed:
             self.calls.clear()
+
+
+class Listeners(ThreadPoolExecutor):
+    """Bolt's pool for the listeners it starts after acknowledging a request, counting what
+    it was given. Bolt submits before the HTTP response goes out, so once a test has the
+    response, `wait_idle` covers every listener that request started: "nothing happened"
+    then means nothing, not "nothing yet"."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=5, thread_name_prefix="bolt-listener")
+        self.started = 0
+        self._pending: list[Future[Any]] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self.started += 1
+            self._pending.append(future)
+        return future
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        assert not wait(pending, timeout).not_done, "a listener is still running"
+
+    def serve(self, bolt: App | None) -> None:
+        assert bolt is not None
+        bolt.listener_runner.listener_executor = self
+
+
+@pytest.fixture(scope="module")
+def listeners() -> Iterator[Listeners]:
+    pool = Listeners()
+    yield pool
+    pool.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +169,8 @@ def slack_api() -> Iterator[SlackAPI]:
 
 
 @pytest.fixture(scope="module")
-def archive(indexed: Settings, e5: E5Embedder) -> Archive:
-    return Archive(indexed, e5)
+def archive(indexed: Settings, ngram: NgramEmbedder) -> Archive:
+    return Archive(indexed, ngram)
 
 
 def slack_settings(indexed: Settings, slack_api: SlackAPI) -> Settings:
@@ -161,9 +204,10 @@ def logs() -> Iterator[list[str]]:
 
 @pytest.fixture(scope="module")
 def base_url(
-    indexed: Settings, archive: Archive, slack_api: SlackAPI, logs: list[str]
+    indexed: Settings, archive: Archive, slack_api: SlackAPI, logs: list[str], listeners: Listeners
 ) -> Iterator[str]:
     app = create_app(slack_settings(indexed, slack_api), Assistant(archive))
+    listeners.serve(app.state.slack)
     with serve_app(app) as url:
         yield url
 
@@ -263,10 +307,10 @@ def test_an_abstention_is_a_clear_message(base_url: str, api: SlackAPI) -> None:
     assert lines[2].startswith("No paragraph in the archive answers this")
 
 
-def test_an_empty_command_gets_usage(base_url: str, api: SlackAPI) -> None:
+def test_an_empty_command_gets_usage(base_url: str, api: SlackAPI, listeners: Listeners) -> None:
     ack = post_command(base_url, "   ", api)
     assert "/ask What did Michael Burry say" in ack.text
-    time.sleep(0.5)
+    listeners.wait_idle()
     assert not api.named("respond")
 
 
@@ -284,7 +328,7 @@ def test_a_mention_is_answered_in_its_thread(base_url: str, api: SlackAPI) -> No
     assert "Searching" in searching.params["text"]
     assert searching.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
     update = api.wait_for(lambda c: c.method == "chat.update")
-    assert update.params["ts"] == "900.1" or update.params["ts"].startswith("900.")
+    assert update.params["ts"] == searching.reply["ts"]  # the "searching…" message, replaced
     lines = texts(as_blocks(update))
     assert lines[0].startswith("From the archive:")
     assert any("Bur" in line for line in lines if line.startswith("*["))
@@ -317,7 +361,9 @@ def test_a_thread_follow_up_is_answered_with_the_thread_as_history(
     assert any("Bur" in line or "伯里" in line for line in lines if line.startswith("*["))
 
 
-def test_a_thread_the_bot_is_not_in_is_left_alone(base_url: str, api: SlackAPI) -> None:
+def test_a_thread_the_bot_is_not_in_is_left_alone(
+    base_url: str, api: SlackAPI, listeners: Listeners
+) -> None:
     api.threads["200.1"] = [
         {"user": "U1", "ts": "200.1", "text": "lunch?"},
         {"user": "U2", "ts": "200.2", "text": "What did Burry say?"},
@@ -333,7 +379,7 @@ def test_a_thread_the_bot_is_not_in_is_left_alone(base_url: str, api: SlackAPI) 
     }
     assert post_event(base_url, event).status_code == 200
     api.wait_for(lambda c: c.method == "conversations.replies")
-    time.sleep(1)
+    listeners.wait_idle()
     assert not api.named("chat.postMessage")
 
 
@@ -364,11 +410,11 @@ def test_a_direct_message_is_answered(base_url: str, api: SlackAPI) -> None:
     ids=["other-bot", "bot-message", "itself", "bot-mention"],
 )
 def test_bots_and_the_bot_itself_are_ignored(
-    base_url: str, api: SlackAPI, event: dict[str, Any]
+    base_url: str, api: SlackAPI, listeners: Listeners, event: dict[str, Any]
 ) -> None:
     event = {"ts": "400.1", "channel": "D1", **event}
     assert post_event(base_url, event).status_code == 200
-    time.sleep(1)
+    listeners.wait_idle()
     assert not api.named("chat.postMessage")
 
 
@@ -378,8 +424,9 @@ def test_bots_and_the_bot_itself_are_ignored(
     ids=["wrong-signature", "stale-timestamp"],
 )
 def test_bad_signatures_get_401_and_no_answer(
-    base_url: str, api: SlackAPI, sign: dict[str, Any]
+    base_url: str, api: SlackAPI, listeners: Listeners, sign: dict[str, Any]
 ) -> None:
+    started = listeners.started
     assert post_command(base_url, "谁支持降息？", api, **sign).status_code == 401
     event = {
         "type": "app_mention",
@@ -389,11 +436,12 @@ def test_bad_signatures_get_401_and_no_answer(
         "channel": "C1",
     }
     assert post_event(base_url, {**event, "channel": "C1"}, **sign).status_code == 401
-    time.sleep(1)
-    assert not api.calls
+    listeners.wait_idle()
+    assert listeners.started == started and not api.calls
 
 
-def test_unsigned_requests_get_401(base_url: str, api: SlackAPI) -> None:
+def test_unsigned_requests_get_401(base_url: str, api: SlackAPI, listeners: Listeners) -> None:
+    started = listeners.started
     body = urllib.parse.urlencode({"command": "/ask", "text": "谁支持降息？"})
     response = httpx.post(
         f"{base_url}/slack/events",
@@ -401,8 +449,8 @@ def test_unsigned_requests_get_401(base_url: str, api: SlackAPI) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 401
-    time.sleep(1)
-    assert not api.calls
+    listeners.wait_idle()
+    assert listeners.started == started and not api.calls
 
 
 def test_url_verification_answers_the_challenge(base_url: str) -> None:
@@ -483,6 +531,7 @@ def test_socket_mode_answers_a_mention_over_the_websocket(
         env |= {
             "PYTHONPATH": str(ROOT),
             "ASSISTANT_VECTORSTORE_DIR": str(indexed.vectorstore_dir),
+            "ASSISTANT_EMBEDDER": indexed.embedder,
             "ASSISTANT_SLACK_BOT_TOKEN": BOT_TOKEN,
             "ASSISTANT_SLACK_APP_TOKEN": "xapp-1-A1-2-abc",
             "ASSISTANT_SLACK_API_URL": f"{slack_api.url}/api/",

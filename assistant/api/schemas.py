@@ -132,6 +132,7 @@ class Ready(BaseModel):
     episodes: int
     segments: int
     mode: Literal["extractive", "llm"]
+    worker: int = Field(description="Process id of the worker that answered (`--workers`).")
 
 
 class ChatMessage(BaseModel):

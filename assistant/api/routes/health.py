@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 
 from assistant.api.deps import AssistantDep
@@ -26,4 +28,5 @@ def readyz(assistant: AssistantDep) -> Ready:
         episodes=len(assistant.archive.retriever.lexical.episodes),
         segments=store.count(),
         mode=assistant.mode,
+        worker=os.getpid(),
     )
