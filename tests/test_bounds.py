@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 from conftest import SAMPLE
 
 from assistant.archive import Archive
@@ -53,12 +54,13 @@ class RecordingEmbedder:
         return self.inner.embed_query(text)
 
 
+@pytest.mark.slow
 def test_a_follow_up_uses_no_more_of_the_history_than_a_question(
-    indexed: Settings, e5: E5Embedder
+    indexed_e5: Settings, e5: E5Embedder
 ) -> None:
     recorder = RecordingEmbedder(e5)
-    helper = Assistant(Archive(indexed, recorder))
-    limit = indexed.max_question_chars
+    helper = Assistant(Archive(indexed_e5, recorder))
+    limit = indexed_e5.max_question_chars
     earlier = "Who supports a rate cut at the Fed? " * 550  # 19,800 characters
     history = [
         *[Turn(role="user", content="older question " * 100)] * 10,

@@ -18,7 +18,7 @@ from conftest import ASSISTANT, serve_app, write_episode
 
 from assistant.api import create_app
 from assistant.archive import Archive
-from assistant.embed import E5Embedder
+from assistant.embed import NgramEmbedder
 from assistant.ingest import ingest
 from assistant.links import reader_path, web_link
 from assistant.service import Assistant
@@ -41,12 +41,12 @@ def add_hostile_episodes(folder: Path) -> None:
 
 @pytest.fixture(scope="module")
 def hostile_settings(
-    tmp_path_factory: pytest.TempPathFactory, indexed: Settings, e5: E5Embedder
+    tmp_path_factory: pytest.TempPathFactory, indexed: Settings, ngram: NgramEmbedder
 ) -> Settings:
     root = tmp_path_factory.mktemp("hostile")
     shutil.copytree(indexed.vectorstore_dir, root / "vs")
     settings = Settings(vectorstore_dir=root / "vs")
-    archive = Archive(settings, e5)
+    archive = Archive(settings, ngram)
     add_hostile_episodes(root / "archive")
     report = ingest(
         [root / "archive"], archive.store, max_bytes=10**6, lexical=archive.lexical_store
@@ -56,8 +56,8 @@ def hostile_settings(
 
 
 @pytest.fixture(scope="module")
-def base_url(hostile_settings: Settings, e5: E5Embedder) -> Iterator[str]:
-    app = create_app(hostile_settings, Assistant(Archive(hostile_settings, e5)))
+def base_url(hostile_settings: Settings, ngram: NgramEmbedder) -> Iterator[str]:
+    app = create_app(hostile_settings, Assistant(Archive(hostile_settings, ngram)))
     with serve_app(app) as url:
         yield url
 

@@ -17,7 +17,7 @@ import httpx
 from conftest import ASSISTANT, PAIRS, free_port, server_process, write_episode
 
 from assistant.archive import Archive, lexical_path
-from assistant.embed import E5Embedder
+from assistant.embed import NgramEmbedder
 from assistant.settings import Settings
 
 NEW = 3
@@ -92,12 +92,12 @@ def test_a_serving_process_sees_what_another_process_ingests(
 
 
 def test_a_reader_rebuilds_its_lexical_store_from_what_another_process_wrote(
-    tmp_path: Path, cli_env: dict[str, str], e5: E5Embedder
+    tmp_path: Path, cli_env: dict[str, str], ngram: NgramEmbedder
 ) -> None:
     settings = Settings(vectorstore_dir=Path(cli_env["ASSISTANT_VECTORSTORE_DIR"]))
     write_episode(tmp_path / "base", "base0", PAIRS)
     assert ingest(cli_env, tmp_path / "base").returncode == 0
-    archive = Archive(settings, e5)
+    archive = Archive(settings, ngram)
     # Reading vectors loads this process's copy of Chroma's vector index.
     assert archive.store.vectors(archive.retriever.lexical.ids[:1])
     wanted = new_episodes(tmp_path / "more")

@@ -19,6 +19,7 @@ from test_slack import (  # noqa: F401  (fixtures)
     archive,
     as_blocks,
     base_url,
+    listeners,
     logs,
     post_command,
     signed,
