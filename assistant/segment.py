@@ -294,6 +294,29 @@ def _continues(before: str, piece: str) -> bool:
     )
 
 
+def _texts(draft: _Draft) -> tuple[str, str, str | None]:
+    """A draft's Chinese and English text, and the turn label it opens with."""
+    # A line of English in a paragraph read as Chinese (`Speaker 0: …`, or an English
+    # line over its translation) is English: in the Chinese slot it would hide its
+    # language from the cross-language bonus and the answer language.
+    chinese: list[str] = []
+    english: list[tuple[str, bool]] = []
+    for piece in draft.zh:
+        if _untranslated(piece):
+            english.append((piece, False))
+        else:
+            chinese.append(piece)
+    raw_en = "\n".join(filter(None, (_join_wrapped(english), _join_wrapped(draft.en))))
+    text_zh = clean_text(_TURN_MARK.sub("", "\n".join(chinese)))
+    text_en = clean_text(_TURN_MARK.sub("", raw_en))
+    if not text_zh:
+        text_zh = clean_text("\n".join(draft.source))
+    label = turn_label(draft.zh[0]) if draft.zh else None
+    if label is None and raw_en:
+        label = turn_label(html.unescape(raw_en))
+    return text_zh, text_en, label
+
+
 def split_segments(body: str, episode_id: str, line_offset: int = 0) -> list[Segment]:
     """Segments of an episode body, in document order.
 
@@ -312,22 +335,9 @@ def split_segments(body: str, episode_id: str, line_offset: int = 0) -> list[Seg
     segments: list[Segment] = []
     speaker = ""
     for draft in scanner.drafts:
-        raw_zh = "\n".join(draft.zh)
-        raw_en = _join_wrapped(draft.en)
-        text_zh = clean_text(_TURN_MARK.sub("", raw_zh))
-        text_en = clean_text(_TURN_MARK.sub("", raw_en))
-        if _untranslated(raw_zh):
-            # An English paragraph (`Speaker 0: …`) in the Chinese slot would hide its
-            # language from the cross-language bonus and the answer language.
-            text_en = "\n".join(filter(None, (text_zh, text_en)))
-            text_zh = ""
-        if not text_zh:
-            text_zh = clean_text("\n".join(draft.source))
+        text_zh, text_en, label = _texts(draft)
         if not text_zh and not text_en:
             continue
-        label = turn_label(raw_zh) if raw_zh else None
-        if label is None and raw_en:
-            label = turn_label(html.unescape(raw_en))
         if label is not None:
             speaker = label
         position = len(segments) + 1

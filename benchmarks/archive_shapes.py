@@ -4,7 +4,9 @@
 
 Counts notes, segments, bilingual / Chinese-only / English-only segments, `text_en` that
 starts with a `<details>` summary label (the label read as English), non-CJK text in the
-Chinese slot, Chinese in the English slot, and English broken one word per line. About
+Chinese slot (by `is_mostly_cjk`, which also counts Chinese turns with a Latin speaker
+label such as `Vishal Misra: 是的。`) and with no CJK character at all, Chinese in the
+English slot, and English broken one word per line. About
 two minutes for the 9,060-note real archive with 2 workers.
 """
 
@@ -25,6 +27,7 @@ from assistant.parse import ParseError, read_episode  # noqa: E402
 from assistant.segment import is_mostly_cjk  # noqa: E402
 
 MAX_BYTES = 50_000_000
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LABEL_START = re.compile(
     r"^(?:查看/隐藏英文原文\s*/\s*)?(?:View/Hide\s+)?(?:Original\s+)+(?:English|Text|Chinese)"
     r"|^English\s+Original",
@@ -56,6 +59,8 @@ def count_file(path: Path) -> Counter[str]:
         if zh and not is_mostly_cjk(zh):
             counts["non-CJK text in the Chinese slot"] += 1
             odd_note = True
+        if zh and not _CJK.search(zh):
+            counts["Chinese slot with no CJK character"] += 1
         if en and is_mostly_cjk(en):
             counts["mostly-CJK text in the English slot"] += 1
         if _word_per_line(en):

@@ -333,3 +333,25 @@ def test_an_english_paragraph_without_a_block_is_stored_as_english(
 def test_chinese_with_latin_words_stays_chinese(paragraph: str) -> None:
     (seg,) = split_segments(paragraph + "\n", "ep")
     assert (seg.text_zh, seg.text_en) == (clean_text(paragraph), "")
+
+
+def test_english_lines_over_their_translation_in_one_paragraph_are_split_by_language() -> None:
+    body = (
+        "**Natalie:** Did he keep that money?\n他保留了这笔钱吗？\n\n"
+        "The trauma is how you respond to it.\n创伤是你对此的反应。\n"
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en, s.turn_speaker) for s in segs] == [
+        ("他保留了这笔钱吗？", "Natalie: Did he keep that money?", "Natalie"),
+        ("创伤是你对此的反应。", "The trauma is how you respond to it.", "Natalie"),
+    ]
+
+
+def test_a_hard_wrapped_english_paragraph_without_a_block_is_joined() -> None:
+    body = "彭博社。\n\nThe\n outgoing\n Prime\n Minister\n met\n the\n Greens.\n Then\n he\n left.\n"
+    first, second = split_segments(body, "ep")
+    assert (first.text_zh, first.text_en) == ("彭博社。", "")
+    assert (second.text_zh, second.text_en) == (
+        "",
+        "The outgoing Prime Minister met the Greens.\nThen he left.",
+    )
