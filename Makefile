@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SAMPLE ?= sample_archive
 PORT ?= 8000
 
-.PHONY: run test install browser lint typecheck pytest bench bench-scale clean
+.PHONY: run test install browser lint typecheck pytest bench bench-scale bench-paraphrase clean
 
 run: $(VENV)/.installed
 	$(BIN)/assistant ingest $(SAMPLE)
@@ -70,6 +70,16 @@ bench-scale: $(VENV)/.installed-dev
 	ASSISTANT_VECTORSTORE_DIR=$(SCALE_STORE) $(BIN)/assistant ingest $(SCALE_ARCHIVE)
 	$(BIN)/python benchmarks/scale.py --store shared=$(BENCH_STORE) --store 100k=$(SCALE_STORE)
 	$(BIN)/python benchmarks/soak.py --seconds 120
+
+# Paraphrase golden set (issue 11): the shared archive plus 60 real notes from the tarball,
+# ingested into its own store (~9,850 segments: an hour or more of e5 on two cores).
+PARA_CORPUS ?= /tmp/assistant-paraphrase-corpus
+PARA_STORE ?= /tmp/assistant-paraphrase-store
+bench-paraphrase: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/paraphrase_corpus.py $(PARA_CORPUS)
+	$(BIN)/python benchmarks/paraphrase_check.py $(PARA_CORPUS)
+	ASSISTANT_VECTORSTORE_DIR=$(PARA_STORE) $(BIN)/assistant ingest $(PARA_CORPUS)
+	$(BIN)/python benchmarks/paraphrase.py --vectorstore $(PARA_STORE)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.embed import Embedder, make_embedder
-from assistant.index import SegmentStore, StoreUnavailable, open_client
+from assistant.index import SegmentStore, StoreUnavailable, open_client, reopener
 from assistant.lexical import LexicalStore, sync_lexical
 from assistant.settings import Settings
 from assistant.snapshot import open_retriever
@@ -48,6 +48,7 @@ class Archive:
             client if client is not None else open_client(settings),
             embedder or make_embedder(settings),
             settings.collection_prefix,
+            reopen=reopener(settings) if client is None else None,
         )
         self.lexical_store = LexicalStore(lexical_path(settings, self.store.name))
         self.snapshot_path = snapshot_path(settings, self.store.name)

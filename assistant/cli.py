@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from assistant.ingest import IngestReport, discover, ingest, parse_files
-from assistant.models import Filters
+from assistant.links import web_link
+from assistant.models import Filters, iso_date
 from assistant.progress import BarProgress, LineProgress
 from assistant.settings import Settings, get_settings
 
@@ -27,6 +29,9 @@ app = typer.Typer(
 )
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+# EX_TEMPFAIL: nothing is wrong; try again later.
+EXIT_BUSY = 75
 
 Paths = Annotated[list[Path], typer.Argument(help="Archive files or folders of Markdown episodes.")]
 
@@ -53,27 +58,36 @@ def ingest_command(
     from assistant.embed import EmbeddingError
     from assistant.embed_cache import ingest_embedder
     from assistant.index import open_store
+    from assistant.index_lock import IndexBusy, hold_index_lock, index_lock_path
     from assistant.lexical import LexicalStore
 
     store = open_store(settings, ingest_embedder(settings))
     lexical = LexicalStore(lexical_path(settings, store.name))
     progress = BarProgress(err) if err.is_terminal else LineProgress(err)
     try:
-        with progress:
-            report = ingest(
-                paths,
-                store,
-                max_bytes=settings.max_file_bytes,
-                batch_size=settings.embed_batch_size,
-                prune=prune,
-                progress=progress,
-                lexical=lexical,
-            )
+        # Held through the summary, so the counts it prints are this run's alone.
+        with hold_index_lock(index_lock_path(settings.vectorstore_dir, store.name)):
+            with progress:
+                report = ingest(
+                    paths,
+                    store,
+                    max_bytes=settings.max_file_bytes,
+                    batch_size=settings.embed_batch_size,
+                    prune=prune,
+                    progress=progress,
+                    lexical=lexical,
+                )
+            _print_report(report, store.name, store.count())
+    except IndexBusy as exc:
+        err.print(
+            f"[red]error[/]: index '{store.name}' is busy: another ingest is writing it "
+            f"({exc.holder}). Run again when it has finished."
+        )
+        raise typer.Exit(EXIT_BUSY) from None
     except EmbeddingError as exc:
         # Finished episodes are kept; a rerun once the endpoint is fixed completes the rest.
         err.print(f"[red]error[/]: {exc}")
         raise typer.Exit(1) from None
-    _print_report(report, store.name, store.count())
     if report.interrupted:
         raise typer.Exit(130)
     raise typer.Exit(1 if report.failures or missing else 0)
@@ -105,9 +119,7 @@ def _print_report(report: IngestReport, collection: str, total: int) -> None:
         err.print(f"[red]FAIL[/] {failure.file}: {failure.error}")
     for result in report.results:
         if result.status == "pruned":
-            out.print(
-                f"pruned {result.episode_id} ({result.deleted} segments; {result.file} is gone)"
-            )
+            out.print(f"pruned {result.episode_id} ({result.deleted} segments; {result.note})")
     vectors = report.embedded + report.cached
     rate = vectors / report.seconds if report.seconds else 0.0
     cached = f", {report.cached} from the cache" if report.cached else ""
@@ -173,14 +185,23 @@ def stats(
 
 Speaker = Annotated[str | None, typer.Option("--speaker", help="Episode speaker (channel).")]
 TurnSpeaker = Annotated[str | None, typer.Option("--turn-speaker", help="Who speaks.")]
-Since = Annotated[str | None, typer.Option("--since", help="From this date (YYYY-MM-DD).")]
-Until = Annotated[str | None, typer.Option("--until", help="Up to this date (YYYY-MM-DD).")]
+Since = Annotated[
+    str | None, typer.Option("--since", parser=iso_date, help="From this date (YYYY-MM-DD).")
+]
+Until = Annotated[
+    str | None, typer.Option("--until", parser=iso_date, help="Up to this date (YYYY-MM-DD).")
+]
 Person = Annotated[str | None, typer.Option("--person", help="A person in the front matter.")]
 Company = Annotated[str | None, typer.Option("--company", help="A company in the front matter.")]
 Tag = Annotated[str | None, typer.Option("--tag", help="A front-matter tag.")]
 EpisodeOpt = Annotated[str | None, typer.Option("--episode", help="An episode id.")]
 K = Annotated[int, typer.Option("--k", min=1, max=50, help="How many passages.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+class Split(StrEnum):
+    tune = "tune"
+    report = "report"
 
 
 def _filters(**values: str | None) -> Filters:
@@ -266,7 +287,7 @@ def search(
             out.print(f"    {_shorten(p.text_zh, 160)}")
         if p.text_en:
             out.print(f"    [dim]{_shorten(p.text_en, 200)}[/]")
-        out.print(f"    {p.url}  {p.source_url}", style="cyan")
+        out.print(f"    {p.url}  {web_link(p.source_url)}", style="cyan")
 
 
 @app.command()
@@ -300,7 +321,7 @@ def ask(
         return
     out.print(answer.answer)
     for c in answer.citations:
-        out.print(f"[{c.n}] {c.url}  {c.source_url}", style="cyan")
+        out.print(f"[{c.n}] {c.url}  {web_link(c.source_url)}", style="cyan")
 
 
 @app.command("eval")
@@ -308,13 +329,24 @@ def eval_command(
     questions: Annotated[Path, typer.Argument(help="Golden questions, one JSON object a line.")],
     k: K = 5,
     as_json: AsJson = False,
+    split: Annotated[
+        Split | None,
+        typer.Option(
+            "--split", help="Only one half of a split set: tune on one, report the other."
+        ),
+    ] = None,
 ) -> None:
     """Retrieval and answer metrics over a golden set (recall@k, MRR, abstention…)."""
-    from assistant.evaluate import evaluate, load_questions, report_json
+    from assistant.evaluate import evaluate, load_questions, report_json, select_split
 
+    chosen = select_split(load_questions(questions), split.value if split else None)
+    if not chosen:
+        which = f" with split {split.value}" if split else ""
+        err.print(f"[red]error[/]: no questions in {questions}{which}")
+        raise typer.Exit(2)
     helper = _assistant()
     report = evaluate(
-        load_questions(questions),
+        chosen,
         lambda q, n, f: helper.search(q, n, f),
         lambda q, n, f: helper.ask(q, n, f),
         k=k,
@@ -322,8 +354,9 @@ def eval_command(
     if as_json:
         print(report_json(report))
         return
+    half = f" ({split.value} half)" if split else ""
     out.print(
-        f"{report.questions} questions, k={report.k}: recall@k {report.recall_at_k:.3f}, "
+        f"{report.questions} questions{half}, k={report.k}: recall@k {report.recall_at_k:.3f}, "
         f"MRR {report.mrr:.3f}, answer terms {report.answer_term_hit_rate:.3f}, "
         f"language {report.answer_lang_match:.3f}, abstained on unanswerable "
         f"{report.abstention_unanswerable:.3f} and on answerable {report.abstention_answerable:.3f}"

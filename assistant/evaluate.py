@@ -12,7 +12,16 @@ from pydantic import BaseModel, Field
 from assistant.language import detect_language
 from assistant.models import Answer, Filters, Passage
 
-__all__ = ["Question", "Report", "evaluate", "load_questions"]
+__all__ = [
+    "Question",
+    "RankScores",
+    "Report",
+    "evaluate",
+    "first_hit",
+    "load_questions",
+    "rank_scores",
+    "select_split",
+]
 
 Kind = Literal["fact", "who_said", "filter", "crosslingual", "unanswerable"]
 
@@ -26,6 +35,11 @@ class Question(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     answer_terms: list[str] = Field(default_factory=list)
     filters: dict[str, str] = Field(default_factory=dict)
+    split: Literal["tune", "report"] | None = Field(
+        default=None,
+        description="Which half of a set this is: weights are tuned on one half and "
+        "figures reported on the other, so a figure says which half it came from.",
+    )
 
     @property
     def answerable(self) -> bool:
@@ -61,13 +75,41 @@ class Report(BaseModel):
     failures: list[Result]
 
 
+class RankScores(BaseModel):
+    """Retrieval quality of one system over a group of answerable questions."""
+
+    n: int
+    recall: dict[int, float] = Field(description="Cut-off k -> share with a hit in the top k.")
+    mrr: float = Field(description="Mean 1/rank of the first hit; 0 past the last cut-off.")
+
+
 def load_questions(path: Path) -> list[Question]:
     lines = path.read_text(encoding="utf-8").splitlines()
     return [Question.model_validate_json(line) for line in lines if line.strip()]
 
 
+def select_split(questions: Sequence[Question], split: str | None) -> list[Question]:
+    """The questions of one half (`tune` or `report`); all of them for None."""
+    return [q for q in questions if split is None or q.split == split]
+
+
 def is_hit(passage: Passage, question: Question) -> bool:
     return any(e in passage.text_zh or e in passage.text_en for e in question.evidence)
+
+
+def first_hit(passages: Sequence[Passage], question: Question) -> int:
+    """1-based rank of the first passage holding the question's evidence; 0 when none does."""
+    return next((i for i, p in enumerate(passages, start=1) if is_hit(p, question)), 0)
+
+
+def rank_scores(ranks: Sequence[int], cutoffs: Sequence[int] = (1, 5, 10)) -> RankScores:
+    """Recall at each cut-off and MRR from first-hit ranks (0: not found in the list)."""
+    last = max(cutoffs)
+    return RankScores(
+        n=len(ranks),
+        recall={k: _mean([0 < r <= k for r in ranks]) for k in cutoffs},
+        mrr=_mean([1 / r if 0 < r <= last else 0.0 for r in ranks]),
+    )
 
 
 def evaluate(
@@ -108,8 +150,7 @@ def _one(
     k: int,
 ) -> Result:
     filters = q.search_filters()
-    passages = search(q.question, k, filters)
-    rank = next((i for i, p in enumerate(passages, start=1) if is_hit(p, q)), 0)
+    rank = first_hit(search(q.question, k, filters), q)
     answer = ask(q.question, k, filters)
     abstained = not answer.citations
     text = answer.answer.casefold()

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -151,26 +152,70 @@ def _set_timeout(client: Any, timeout: httpx.Timeout) -> None:
 
 
 def open_store(settings: Settings, embedder: Embedder) -> SegmentStore:
-    return SegmentStore(open_client(settings), embedder, settings.collection_prefix)
+    return SegmentStore(
+        open_client(settings), embedder, settings.collection_prefix, reopen=reopener(settings)
+    )
+
+
+def reopener(settings: Settings) -> Callable[[], Any] | None:
+    """How `SegmentStore.catch_up` gets a fresh client: only an embedded one needs it."""
+    return None if settings.chroma_url else lambda: open_client(settings)
 
 
 class SegmentStore:
-    def __init__(self, client: Any, embedder: Embedder, prefix: str = "segments") -> None:
+    def __init__(
+        self,
+        client: Any,
+        embedder: Embedder,
+        prefix: str = "segments",
+        *,
+        reopen: Callable[[], Any] | None = None,
+    ) -> None:
+        """`reopen` opens a new client on the same data, for `catch_up`."""
         self.embedder = embedder
         self.name = collection_name(prefix, embedder, SEGMENTATION_VERSION)
-        meta = {"embedder": embedder.name, "segmentation_version": SEGMENTATION_VERSION}
+        self._meta = {"embedder": embedder.name, "segmentation_version": SEGMENTATION_VERSION}
+        self._reopen = reopen
+        gate = _Gate()
+        self._gate = gate
+        self.segments = Collection(gate)
+        self.episodes = Collection(gate)
+        self._bind(client)
+
+    def _bind(self, client: Any) -> None:
         with _reachable():
             segments = client.get_or_create_collection(
                 self.name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata=meta,
+                metadata=self._meta,
             )
             episodes = client.get_or_create_collection(
-                self.name + "-episodes", embedding_function=None, metadata=meta
+                self.name + "-episodes", embedding_function=None, metadata=self._meta
             )
-        self.segments = Collection(segments)
-        self.episodes = Collection(episodes)
+        self.client = client
+        self.segments.collection = segments
+        self.episodes.collection = episodes
+
+    def catch_up(self) -> None:
+        """Make the next reads of vectors see what other processes wrote.
+
+        An embedded Chroma loads a collection's vector index once, then applies only its
+        own process's writes: a segment another process added since is in its metadata
+        (read live from SQLite) but not in its vectors, and reading it fails with "Error
+        finding id" for as long as the process lives (chroma-core/chroma#3792). Closing
+        the client and opening a new one loads the index as it is now (40 ms on a
+        small index). Chroma calls from other threads wait meanwhile. A Chroma server
+        holds one index for all its clients: there is nothing to catch up.
+
+        The new client is new only if this store held the process's last client on the
+        path: chromadb shares one engine between the clients of a path.
+        """
+        if self._reopen is None:
+            return
+        with self._gate.exclusive():
+            self.client.close()
+            self._bind(self._reopen())
 
     # --- reads -------------------------------------------------------------------------
 
@@ -253,34 +298,70 @@ class SegmentStore:
 
 
 class Collection:
-    """A Chroma collection whose calls raise `StoreUnavailable` when the server is gone.
+    """A Chroma collection whose calls raise `StoreUnavailable` when the server is gone,
+    and wait while `SegmentStore.catch_up` swaps the client under them.
 
     Retrieval and the lexical sync call these directly; the wrapper is what lets every
     caller tell an outage from a bug without knowing Chroma's transport.
     """
 
-    def __init__(self, collection: Any) -> None:
-        self.collection = collection
+    def __init__(self, gate: _Gate) -> None:
+        self.collection: Any = None
+        self._gate = gate
 
     def get(self, *args: Any, **kwargs: Any) -> Any:
-        with _reachable():
+        with self._gate.shared(), _reachable():
             return self.collection.get(*args, **kwargs)
 
     def query(self, *args: Any, **kwargs: Any) -> Any:
-        with _reachable():
+        with self._gate.shared(), _reachable():
             return self.collection.query(*args, **kwargs)
 
     def upsert(self, *args: Any, **kwargs: Any) -> None:
-        with _reachable():
+        with self._gate.shared(), _reachable():
             self.collection.upsert(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> None:
-        with _reachable():
+        with self._gate.shared(), _reachable():
             self.collection.delete(*args, **kwargs)
 
     def count(self) -> int:
-        with _reachable():
+        with self._gate.shared(), _reachable():
             return int(self.collection.count())
+
+
+class _Gate:
+    """Any number of Chroma calls at once, or one swap of the client with none."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._calls = 0
+        self._swapping = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._swapping)
+            self._calls += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._calls -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._swapping)
+            self._swapping = True  # new calls wait from here; running ones finish
+            self._changed.wait_for(lambda: self._calls == 0)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._swapping = False
+                self._changed.notify_all()
 
 
 def _hash(*parts: str) -> str:

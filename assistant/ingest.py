@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ __all__ = [
     "FileResult",
     "IngestReport",
     "Progress",
+    "claim_ids",
     "discover",
     "ingest",
     "parse_files",
@@ -69,6 +70,7 @@ class FileResult:
     written: int = 0
     deleted: int = 0
     error: str = ""
+    note: str = ""  # why an episode was pruned
 
 
 @dataclass
@@ -114,22 +116,37 @@ class EpisodeWork:
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Markdown files under `paths`. In folders, README.md and dot/underscore files are
-    skipped (archives carry a README); a file named explicitly is always taken."""
+    """Markdown files under `paths`, by the path they have in the archive (a symlink is
+    not replaced by its target). In folders, README.md, dot files, dot and underscore
+    folders (`_drafts`), and folders named `*.md` are skipped (archives carry a README);
+    a path named explicitly is always taken, and a file reached twice is taken once."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*.md")):
-                rel = child.relative_to(path).parts
-                if child.name.lower() == "readme.md" or any(p[0] in "._" for p in rel):
+                *folders, name = child.relative_to(path).parts
+                # Not underscore files: a YouTube id may start with `_` (135 of 9,060 notes).
+                hidden = name.startswith(".") or any(p[0] in "._" for p in folders)
+                if name.lower() == "readme.md" or hidden:
+                    continue
+                if child.is_dir():  # walked into by rglob; a FIFO or socket is reported
                     continue
                 found.append(child)
         else:
             found.append(path)
-    unique: dict[Path, None] = {}
+    unique: dict[Path, Path] = {}
     for file in found:
-        unique.setdefault(file.resolve() if file.exists() else file, None)
-    return list(unique)
+        unique.setdefault(_identity(file), Path(os.path.abspath(file)))
+    return list(unique.values())
+
+
+def _identity(file: Path | str) -> Path:
+    """What two paths of one file have in common (symlinks resolved)."""
+    path = Path(file)
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return Path(os.path.abspath(path))
 
 
 # Below this many files one process parses faster than starting a pool.
@@ -144,9 +161,12 @@ def _read(file: Path, max_bytes: int) -> Episode | str:
         return exc.reason
 
 
-def parse_files(files: Sequence[Path], max_bytes: int) -> tuple[list[Episode], list[FileResult]]:
-    """Parse every file; a bad file or a second file claiming an episode id is a failure.
+def parse_files(
+    files: Sequence[Path], max_bytes: int, owners: Mapping[str, str] | None = None
+) -> tuple[list[Episode], list[FileResult]]:
+    """Parse every file; a bad file, or a second file claiming an episode id, is a failure.
 
+    `owners` names the file each indexed episode was indexed from (see `claim_ids`).
     Parsing is pure and CPU-bound, so a large archive is parsed on every core.
     """
     if len(files) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1:
@@ -154,18 +174,60 @@ def parse_files(files: Sequence[Path], max_bytes: int) -> tuple[list[Episode], l
             parsed = list(pool.map(_read, files, [max_bytes] * len(files), chunksize=32))
     else:
         parsed = [_read(file, max_bytes) for file in files]
+    return claim_ids(files, parsed, owners or {}, lambda path: _read(path, max_bytes))
+
+
+def claim_ids(
+    files: Sequence[Path],
+    parsed: Sequence[Episode | str],
+    owners: Mapping[str, str],
+    read: Callable[[Path], Episode | str],
+) -> tuple[list[Episode], list[FileResult]]:
+    """Give each episode id to one file; every other file claiming it fails, naming both.
+
+    The same rule within a run and across runs, however a file comes by its id (source
+    URL or file name): an indexed episode keeps its id while the file it was indexed from
+    (`owners`) is there and still claims it, or cannot be read to say otherwise. A file
+    renamed, whose old path is gone, simply takes its id over (an update). Among new
+    claimants the first in archive order wins. `read` parses an owner this run did not.
+    """
+    outcome: dict[Path, str | None] = {}  # each file's episode id; None when it failed
+    claims: dict[str, list[Episode]] = {}
+    for file, result in zip(files, parsed, strict=True):
+        outcome[_identity(file)] = None if isinstance(result, str) else result.id
+        if not isinstance(result, str):
+            claims.setdefault(result.id, []).append(result)
+
+    def still_holds(owner: str, episode_id: str) -> bool:
+        path = _identity(owner)
+        if path in outcome:  # parsed above, but not to this id (or not at all)
+            return outcome[path] is None
+        if not path.exists():
+            return False
+        result = read(Path(owner))
+        return isinstance(result, str) or result.id == episode_id
+
+    holder: dict[str, str] = {}  # episode id -> the file that gets it
+    for episode_id, claimants in claims.items():
+        owner = owners.get(episode_id, "")
+        mine = [e for e in claimants if owner and _identity(e.file) == _identity(owner)]
+        if mine:
+            holder[episode_id] = mine[0].file
+        elif owner and still_holds(owner, episode_id):
+            holder[episode_id] = owner
+        else:
+            holder[episode_id] = claimants[0].file
+
     episodes: list[Episode] = []
     failures: list[FileResult] = []
-    owner: dict[str, str] = {}
     for file, result in zip(files, parsed, strict=True):
         if isinstance(result, str):
             failures.append(FileResult(str(file), "failed", error=result))
-        elif result.id in owner:
-            taken = f"episode id {result.id} is already taken by {owner[result.id]}"
-            failures.append(FileResult(str(file), "failed", episode_id=result.id, error=taken))
-        else:
-            owner[result.id] = result.file
+        elif holder[result.id] == result.file:
             episodes.append(result)
+        else:
+            taken = f"episode id {result.id} is already taken by {holder[result.id]}"
+            failures.append(FileResult(str(file), "failed", episode_id=result.id, error=taken))
     return episodes, failures
 
 
@@ -215,10 +277,11 @@ def ingest(
     started = time.perf_counter()
     progress = progress or _NoProgress()
     report = IngestReport()
-    episodes, failures = parse_files(discover(paths), max_bytes)
+    manifest = store.manifest()
+    owners = {episode_id: str(entry.get("file", "")) for episode_id, entry in manifest.items()}
+    episodes, failures = parse_files(discover(paths), max_bytes, owners)
     report.results.extend(failures)
 
-    manifest = store.manifest()
     work: list[EpisodeWork] = []
     for episode in episodes:
         planned = plan_episode(episode, manifest.get(episode.id), store)
@@ -237,7 +300,8 @@ def ingest(
         writer.drain()
         if prune:
             seen = {e.id for e in episodes} | {r.episode_id for r in failures}
-            report.results.extend(_prune(manifest, seen, store))
+            holds = {_identity(e.file): e.id for e in episodes}
+            report.results.extend(_prune(manifest, seen, holds, store))
         if lexical is not None:
             sync_lexical(store, lexical)
     except KeyboardInterrupt:
@@ -329,13 +393,21 @@ def _finish_episode(
 
 
 def _prune(
-    manifest: dict[str, dict[str, Any]], seen: set[str], store: SegmentStore
+    manifest: dict[str, dict[str, Any]],
+    seen: set[str],
+    holds: dict[Path, str],
+    store: SegmentStore,
 ) -> list[FileResult]:
+    """Drop indexed episodes whose file is gone, or now holds another episode."""
     results = []
     for episode_id, entry in manifest.items():
         file = str(entry.get("file", ""))
-        if episode_id in seen or (file and Path(file).exists()):
+        if episode_id in seen:
             continue
+        now = holds.get(_identity(file)) if file else None
+        if file and Path(file).exists() and now is None:
+            continue
+        note = f"{file} now holds episode {now}" if now else f"{file} is gone"
         removed = store.delete_episode(episode_id)
-        results.append(FileResult(file, "pruned", episode_id, deleted=removed))
+        results.append(FileResult(file, "pruned", episode_id, deleted=removed, note=note))
     return results

@@ -348,11 +348,13 @@ def sync_lexical(store: SegmentStore, lexical: LexicalStore) -> int:
     """
     manifest = store.manifest()
     known = lexical.episode_hashes()
-    changed = 0
-    for episode_id, entry in manifest.items():
-        if known.get(episode_id) != entry.get("episode_hash"):
-            sync_episode(store, lexical, episode_id, entry)
-            changed += 1
+    behind = {eid: e for eid, e in manifest.items() if known.get(eid) != e.get("episode_hash")}
+    if behind:
+        # Their vectors may have been written by another process (see `catch_up`).
+        store.catch_up()
+    for episode_id, entry in behind.items():
+        sync_episode(store, lexical, episode_id, entry)
+    changed = len(behind)
     for episode_id in set(known) - set(manifest):
         lexical.delete_episode(episode_id)
         changed += 1

@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(text: str) -> str:
+    """`text` if it is a calendar date written YYYY-MM-DD, else ValueError saying so.
+
+    A filter bound that is not a date must be refused, not read as one: "2025" would
+    otherwise compare as 2025-00-00 and "yesterday" as no bound at all.
+    """
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a calendar date") from None
+    return text
+
+
+IsoDate = Annotated[str, AfterValidator(iso_date)]
+"""A date filter bound, as the API models, /api/episodes and the CLI all take it."""
 
 
 class Segment(BaseModel):
@@ -51,8 +74,12 @@ class Filters(BaseModel):
 
     speaker: str | None = Field(default=None, description="Episode speaker (channel or host).")
     turn_speaker: str | None = Field(default=None, description="Who speaks in the paragraph.")
-    date_from: str | None = Field(default=None, description="Earliest date, ISO (inclusive).")
-    date_to: str | None = Field(default=None, description="Latest date, ISO (inclusive).")
+    date_from: IsoDate | None = Field(
+        default=None, description="Earliest date, YYYY-MM-DD (inclusive)."
+    )
+    date_to: IsoDate | None = Field(
+        default=None, description="Latest date, YYYY-MM-DD (inclusive)."
+    )
     person: str | None = Field(default=None, description="A name from front-matter `people`.")
     company: str | None = Field(default=None, description="From front-matter `companies_orgs`.")
     tag: str | None = Field(default=None, description="From front-matter `tags`.")

@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 
 from assistant.models import Episode
 from assistant.segment import split_segments
 
 __all__ = ["ParseError", "episode_id_from", "parse_episode", "read_episode"]
 
-# The same boundary python-frontmatter's YAML handler uses, kept here for the body's line offset.
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?\n)?---\s*(?:\n|\Z)", re.S)
-# python-frontmatter's own loader; called directly because `frontmatter.loads` silently
-# drops front matter that is not a mapping, which we report instead.
-_YAML = YAMLHandler()
+# python-frontmatter's boundary, with one widening: a fence may be any run of three or more
+# dashes, closed by the same run. One real note (Atw2h2qCL4o.md) opens and closes with `----`.
+_FRONT_MATTER = re.compile(r"\A(-{3,})\s*\n(.*?\n)?\1\s*(?:\n|\Z)", re.S)
+_FENCE = re.compile(r"\A(-{3,})[ \t]*\n")
+# python-frontmatter's loader (libyaml when present), called directly because
+# `frontmatter.loads` silently drops front matter that is not a mapping, which we report.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # What can open a nesting level on one line (nesting across lines costs indentation, so a
 # file under the size limit cannot go deep that way); and how deep front matter may go.
 _OPENERS = re.compile(r"[\[{]|[-?]\s")
 _MAX_DEPTH = 100
+# What aliases may add to front matter, in values plus characters: a 542-byte "billion
+# laughs" expands to gigabytes. Text without aliases never expands (the 9,060 real notes
+# use none; their largest front matter is 174 values, 2,214 characters).
+_MAX_ALIAS_GROWTH = 100_000
+_SIZE_CAP = 1 << 60
 _LIST_FIELDS = {
     "tags": "tags",
     "people": "people",
@@ -45,13 +53,7 @@ class ParseError(Exception):
 def read_episode(path: Path, max_bytes: int) -> Episode:
     """Read and parse one archive file; every failure is a `ParseError` naming the file."""
     name = str(path)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ParseError(name, f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(name, f"cannot read file ({exc.strerror or exc})") from exc
+    data = _read_regular_file(path, name, max_bytes)
     if not data.strip():
         raise ParseError(name, "file is empty")
     if b"\x00" in data:
@@ -63,14 +65,65 @@ def read_episode(path: Path, max_bytes: int) -> Episode:
     return parse_episode(text, name)
 
 
+def _read_regular_file(path: Path, name: str, max_bytes: int) -> bytes:
+    # Opened without blocking and checked on the open descriptor: reading a FIFO named
+    # `*.md` waits for a writer forever, and a check by path could be raced.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        kind = _kind_of(path)  # a socket cannot even be opened
+        if kind:
+            raise ParseError(name, f"not a regular file ({kind})") from exc
+        raise ParseError(name, f"cannot read file ({exc.strerror or exc})") from exc
+    with os.fdopen(fd, "rb") as file:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise ParseError(name, f"not a regular file ({_file_kind(info.st_mode)})")
+            os.set_blocking(fd, True)
+            # Reading one byte past the limit catches a file that grows after the fstat.
+            data = file.read(max_bytes + 1) if info.st_size <= max_bytes else b""
+        except OSError as exc:
+            raise ParseError(name, f"cannot read file ({exc.strerror or exc})") from exc
+    if info.st_size > max_bytes or len(data) > max_bytes:
+        size = max(info.st_size, len(data))
+        raise ParseError(name, f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    kinds = {
+        stat.S_ISDIR: "a folder",
+        stat.S_ISFIFO: "a FIFO",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+    }
+    return next((kind for test, kind in kinds.items() if test(mode)), "not a plain file")
+
+
+def _kind_of(path: Path) -> str:
+    """What `path` is when it is not a regular file; empty when it is, or is not there."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""
+    return "" if stat.S_ISREG(mode) else _file_kind(mode)
+
+
 def parse_episode(text: str, file: str) -> Episode:
     """Parse the text of one archive file. Pure: `file` only names the episode."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     match = _FRONT_MATTER.match(text)
     if not match:
+        fence = _FENCE.match(text)
+        if fence:
+            line = fence.group(1)
+            reason = f"front matter opened with '{line}' has no closing '{line}' line"
+            raise ParseError(file, reason)
         raise ParseError(file, "no YAML front matter (the file must start with a '---' block)")
     try:
-        meta = _load_yaml(match.group(1)) if match.group(1) else {}
+        meta = _load_yaml(match.group(2)) if match.group(2) else {}
     except yaml.YAMLError as exc:
         raise ParseError(file, f"invalid YAML front matter: {_yaml_reason(exc)}") from exc
     # PyYAML builds typed values with plain Python errors: an unquoted `date: 2025-02-30`
@@ -135,14 +188,63 @@ def _load_yaml(text: str) -> Any:
     # enough openers to nest deep, the depth is measured on the events first.
     if len(_OPENERS.findall(text)) > _MAX_DEPTH:
         depth = 0
-        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        for event in yaml.parse(text, Loader=_LOADER):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > _MAX_DEPTH:
                     raise yaml.YAMLError(f"nested more than {_MAX_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    return _YAML.load(text)
+    # Composed first (aliases are shared nodes there, so this is as small as the text) and
+    # measured as built, before anything copies the aliased values out.
+    loader = _LOADER(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Reject front matter whose aliases add more than `_MAX_ALIAS_GROWTH` to it, or whose
+    value contains itself: one pass over the distinct nodes, by node identity."""
+    expanded: dict[int, int] = {}  # a node's size with every alias written out (capped)
+    unique = 0  # the size with every node counted once
+    open_nodes: set[int] = set()  # the path from the root to the node being measured
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            size = _own_size(node) + sum(expanded[id(child)] for child in _children(node))
+            expanded[key] = min(size, _SIZE_CAP)  # a chain of aliases doubles per line
+        elif key in open_nodes:
+            raise yaml.YAMLError("a value contains itself")
+        elif key not in expanded:
+            open_nodes.add(key)
+            unique += _own_size(node)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+    if expanded[id(root)] > unique + _MAX_ALIAS_GROWTH:
+        raise yaml.YAMLError(
+            f"aliases expand it by over {_MAX_ALIAS_GROWTH:,} values and characters"
+        )
+
+
+def _own_size(node: yaml.Node) -> int:
+    return 1 + (len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from assistant.index import SegmentStore
 from assistant.language import detect_language
 from assistant.lexical import BM25, LexicalStore, tokenize
+from assistant.links import reader_path
 from assistant.models import Filters, Passage
 
 __all__ = [
@@ -65,7 +66,7 @@ def passage_from_metadata(segment_id: str, meta: dict[str, Any], score: float = 
         text_zh=str(meta.get("text_zh", "")),
         text_en=str(meta.get("text_en", "")),
         source_url=str(meta.get("source_url", "")),
-        url=f"/episodes/{episode_id}#p{position}",
+        url=reader_path(episode_id, position),
         score=round(score, 6),
     )
 
@@ -249,44 +250,17 @@ def _date_int(iso: str) -> int:
     return int(digits)
 
 
-@dataclass
-class OneSided:
-    """The segments that lack one language, with their vectors, in memory.
+def one_sided_ids(store: SegmentStore) -> dict[str, list[str]]:
+    """The segments that lack each language, by the language they lack.
 
-    Every search also ranks these (see `Retriever._dense`); they are few next to the
-    bilingual ones, and a matrix product here costs far less than a second filtered
-    Chroma query.
+    Ids only: their vectors are rows of the lexical index. Reading vectors from an
+    embedded Chroma would return what its process loaded, not what another process
+    wrote since (Chroma's "Error finding id"; see `SegmentStore.catch_up`).
     """
-
-    ids: list[str]
-    vectors: npt.NDArray[np.float32]
-    metadatas: list[dict[str, Any]]
-
-    @classmethod
-    def load(cls, store: SegmentStore, missing: str) -> OneSided:
-        found = store.segments.get(
-            where={f"text_{missing}": ""}, include=["embeddings", "metadatas"]
-        )
-        ids: list[str] = found["ids"]
-        vectors = np.asarray(found["embeddings"], dtype=np.float32) if ids else np.zeros((0, 1))
-        return cls(ids, vectors.astype(np.float32), list(found["metadatas"] or []))
-
-    @classmethod
-    def load_both(cls, store: SegmentStore) -> dict[str, OneSided]:
-        return {lang: cls.load(store, lang) for lang in ("en", "zh")}
-
-    def nearest(
-        self, vector: npt.NDArray[np.float32], n: int
-    ) -> dict[str, tuple[float, dict[str, Any]]]:
-        if not self.ids:
-            return {}
-        distances = 1.0 - _dot(self.vectors, vector)
-        order = np.argsort(distances)[:n]
-        return {
-            self.ids[i]: (float(distances[i]), self.metadatas[i])
-            for i in order
-            if np.isfinite(distances[i])
-        }
+    return {
+        lang: list(store.segments.get(where={f"text_{lang}": ""}, include=[])["ids"])
+        for lang in ("en", "zh")
+    }
 
 
 class Retriever:
@@ -296,13 +270,14 @@ class Retriever:
         self,
         store: SegmentStore,
         lexical: LexicalIndex,
-        one_sided: dict[str, OneSided] | None = None,
+        one_sided: dict[str, list[str]] | None = None,
     ) -> None:
         self.store = store
         self.lexical = lexical
-        # Keyed by the query's language: the segments that lack it.
-        self.one_sided = one_sided or OneSided.load_both(store)
-        self.lacking = {lang: lexical.rows_of(side.ids) for lang, side in self.one_sided.items()}
+        # The ids of the segments that lack each language (see `one_sided_ids`).
+        self.one_sided = one_sided if one_sided is not None else one_sided_ids(store)
+        # Keyed by the query's language: the rows that lack it.
+        self.lacking = {lang: lexical.rows_of(ids) for lang, ids in self.one_sided.items()}
 
     def search(self, query: str, k: int = 8, filters: Filters | None = None) -> list[Passage]:
         return self.search_scored(query, k, filters)[0]
@@ -321,7 +296,7 @@ class Retriever:
         if keep is not None and not keep.any():
             return [], {}
         lexical = self.lexical.rank(tokens, keep)
-        dense, metadata, similarity = self._dense(query, keep)
+        dense, similarity = self._dense(query, keep)
         rankings: list[Sequence[str]] = [dense, lexical]
         # Dense 0.8 to lexical 1.0: on the golden set, recall@5 0.939 / MRR 0.805 against
         # 0.930 / 0.797 at 1:1 (benchmarks/quality.py); names come in at half weight.
@@ -343,10 +318,9 @@ class Retriever:
             rankings.append(list(dict.fromkeys(boosted)))
             weights.append(0.5)
         fused = fuse_rankings(rankings, weights)[:k]
-        missing = [sid for sid, _ in fused if sid not in metadata]
-        if missing:
-            found = self.store.segments.get(ids=missing, include=["metadatas"])
-            metadata.update(zip(found["ids"], found["metadatas"] or [], strict=True))
+        # Read now, not from the index: a segment deleted since (re-ingested) drops out.
+        found = self.store.segments.get(ids=[sid for sid, _ in fused], include=["metadatas"])
+        metadata = dict(zip(found["ids"], found["metadatas"] or [], strict=True))
         passages = [
             passage_from_metadata(sid, metadata[sid], score)
             for sid, score in fused
@@ -356,54 +330,36 @@ class Retriever:
 
     def _dense(
         self, query: str, keep: npt.NDArray[np.bool_] | None
-    ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, float]]:
-        """Dense candidates, with segments that lack the query's language given a fair
-        chance: a query's vector sits closer to passages in its own language, so an
-        English question would never reach a Chinese-only paragraph among bilingual
-        ones. Those segments are ranked apart (in memory) and their distances lowered
-        by OTHER_LANGUAGE_BONUS before the two lists are merged."""
-        vector = self.store.embedder.embed_query(query)
-        lang = detect_language(query)
-        if keep is not None:
-            return self._exact(np.asarray(vector, dtype=np.float32), keep, lang)
-        found = self._query(vector, CANDIDATES)
-        other = self.one_sided[lang].nearest(vector, 20)
-        merged: dict[str, tuple[float, dict[str, Any]]] = dict(found)
-        for sid, (distance, meta) in other.items():
-            merged[sid] = (distance - OTHER_LANGUAGE_BONUS, meta)
-        ranked = sorted(merged, key=lambda sid: merged[sid][0])[:CANDIDATES]
-        similarity = {sid: 1.0 - merged[sid][0] for sid in ranked}
-        return ranked, {sid: merged[sid][1] for sid in ranked}, similarity
+    ) -> tuple[list[str], dict[str, float]]:
+        """Dense candidates and their similarity: exact cosine over the kept rows (all of
+        them without filters) of the lexical index's vectors, in memory.
 
-    def _exact(
-        self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], lang: str
-    ) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, float]]:
-        """Dense candidates under filters: exact cosine over the kept rows, in memory.
-
-        Chroma's own filtered query took 0.3–1.7 s at 100k segments (BENCHMARKS.md);
-        a product over the kept rows' vectors costs milliseconds and is exact.
+        Segments that lack the query's language get a fair chance: a query's vector
+        sits closer to passages in its own language, so an English question would
+        never reach a Chinese-only paragraph among bilingual ones; their distances are
+        lowered by OTHER_LANGUAGE_BONUS. Chroma is not asked: its filtered query took
+        0.3–1.7 s at 100k segments (BENCHMARKS.md), and an embedded Chroma's vector
+        index holds only what its own process saw, so segments another process
+        ingested since would never be found (see `SegmentStore.catch_up`). The
+        product costs about 18 ms at 100k segments on these two cores.
         """
-        rows = np.flatnonzero(keep)
-        if not len(rows):
-            return [], {}, {}
-        distances = 1.0 - _dot(self.lexical.vectors[rows], vector)
-        lacking = self.lacking[lang][rows]
+        vector = np.asarray(self.store.embedder.embed_query(query), dtype=np.float32)
+        lang = detect_language(query)
+        vectors, lacking = self.lexical.vectors, self.lacking[lang]
+        rows = None if keep is None else np.flatnonzero(keep)
+        if rows is not None:
+            vectors, lacking = vectors[rows], lacking[rows]
+        if not len(vectors):
+            return [], {}
+        distances = 1.0 - _dot(vectors, vector)
         distances[lacking] -= OTHER_LANGUAGE_BONUS
-        n = min(CANDIDATES, len(rows))
+        n = min(CANDIDATES, len(distances))
         best = np.argpartition(distances, n - 1)[:n]
         best = best[np.argsort(distances[best], kind="stable")]
-        ranked = [self.lexical.ids[rows[i]] for i in best]
+        found = best if rows is None else rows[best]
+        ranked = [self.lexical.ids[i] for i in found]
         similarity = {sid: 1.0 - float(distances[i]) for sid, i in zip(ranked, best, strict=True)}
-        return ranked, {}, similarity
-
-    def _query(self, vector: Any, n: int) -> dict[str, tuple[float, dict[str, Any]]]:
-        found = self.store.segments.query(
-            query_embeddings=[vector], n_results=n, include=["metadatas", "distances"]
-        )
-        ids: list[str] = found["ids"][0]
-        distances: list[float] = (found["distances"] or [[]])[0]
-        metas: list[dict[str, Any]] = (found["metadatas"] or [[]])[0]
-        return {sid: (d, m) for sid, d, m in zip(ids, distances, metas, strict=True)}
+        return ranked, similarity
 
     def resolve(self, filters: Filters) -> Filters:
         """Filter values as the archive spells them ('odd lots' → 'Odd Lots')."""

@@ -22,14 +22,16 @@ from assistant.llm import generate, make_chat_model, rewrite_question
 from assistant.models import Answer, Citation, Filters, Passage
 from assistant.settings import Settings
 
-__all__ = ["Assistant", "Event", "Turn"]
+__all__ = ["MAX_TURN_CHARS", "Assistant", "Event", "Turn"]
+
+MAX_TURN_CHARS = 20_000
 
 
 class Turn(BaseModel):
     """One earlier message of the conversation."""
 
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
+    content: str = Field(max_length=MAX_TURN_CHARS)
     filters: Filters | None = Field(
         default=None, description="The filters that user question was asked with."
     )
@@ -42,6 +44,10 @@ class Event:
     kind: Literal["citations", "token", "done"]
     data: Any
 
+
+# The turns of a conversation a question uses: the rewrite prompt shows the LLM the last
+# six (llm.rewrite_question), and without an LLM only the last user turn counts.
+HISTORY_TURNS = 6
 
 # A follow-up leans on the question before it when it is short or points back.
 _ANAPHORA = re.compile(
@@ -89,6 +95,7 @@ class Assistant:
         filters: Filters | None = None,
         history: Sequence[Turn] = (),
     ) -> Iterator[Event]:
+        history = self._used(history)
         lang = detect_language(question)
         query, filters = self._standalone(question, lang, filters, history)
         passages, similarity = self.archive.retriever.search_scored(query, k, filters)
@@ -134,6 +141,17 @@ class Assistant:
                 unsupported=checked.unsupported,
             ),
         )
+
+    def _used(self, history: Sequence[Turn]) -> list[Turn]:
+        """The part of `history` an answer uses, so that no request costs more than a
+        long question: the last turns, each cut to the question limit. A 4,000-character
+        turn made an answer take 37 s (embedded and tokenized whole with the follow-up).
+        """
+        limit = self.archive.settings.max_question_chars
+        return [
+            turn.model_copy(update={"content": turn.content[:limit]})
+            for turn in history[-HISTORY_TURNS:]
+        ]
 
     def _standalone(
         self, question: str, lang: Lang, filters: Filters | None, history: Sequence[Turn]

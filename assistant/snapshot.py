@@ -20,12 +20,13 @@ from scipy import sparse
 
 from assistant.index import SegmentStore
 from assistant.lexical import BM25, LexicalStore
-from assistant.retrieve import LexicalIndex, OneSided, Retriever
+from assistant.retrieve import LexicalIndex, Retriever, one_sided_ids
 
 __all__ = ["load_snapshot", "open_retriever", "save_snapshot"]
 log = logging.getLogger(__name__)
 
-FORMAT = 3
+# 4: one-sided segments as ids only; their vectors are rows of the index.
+FORMAT = 4
 LANGS = ("en", "zh")
 
 
@@ -37,12 +38,12 @@ def open_retriever(store: SegmentStore, lexical: LexicalStore, path: Path) -> Re
     if loaded is not None:
         return Retriever(store, *loaded)
     index = LexicalIndex.load(lexical)
-    one_sided = OneSided.load_both(store)
+    one_sided = one_sided_ids(store)
     save_snapshot(path, index, one_sided)
     return Retriever(store, index, one_sided)
 
 
-def save_snapshot(path: Path, index: LexicalIndex, one_sided: dict[str, OneSided]) -> None:
+def save_snapshot(path: Path, index: LexicalIndex, one_sided: dict[str, list[str]]) -> None:
     vocabulary, idf, max_idf, weights = index.bm25.arrays()
     meta = {
         "format": FORMAT,
@@ -54,10 +55,7 @@ def save_snapshot(path: Path, index: LexicalIndex, one_sided: dict[str, OneSided
         "episodes": index.episodes,
         "vocabulary": vocabulary,
         "front_matter_terms": sorted(index.front_matter_terms),
-        "one_sided": {
-            lang: {"ids": one_sided[lang].ids, "metadatas": one_sided[lang].metadatas}
-            for lang in LANGS
-        },
+        "one_sided": {lang: one_sided[lang] for lang in LANGS},
     }
     arrays = {
         "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
@@ -67,7 +65,6 @@ def save_snapshot(path: Path, index: LexicalIndex, one_sided: dict[str, OneSided
         "idf": idf,
         "episode_of": index.episode_of,
         "vectors": index.vectors,
-        **{f"vectors_{lang}": one_sided[lang].vectors for lang in LANGS},
     }
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
@@ -80,7 +77,7 @@ def save_snapshot(path: Path, index: LexicalIndex, one_sided: dict[str, OneSided
         temporary.unlink(missing_ok=True)
 
 
-def load_snapshot(path: Path, version: str) -> tuple[LexicalIndex, dict[str, OneSided]] | None:
+def load_snapshot(path: Path, version: str) -> tuple[LexicalIndex, dict[str, list[str]]] | None:
     """The snapshot's index and one-sided vectors if it was built from `version`."""
     if not path.exists():
         return None
@@ -103,14 +100,7 @@ def load_snapshot(path: Path, version: str) -> tuple[LexicalIndex, dict[str, One
                 version=version,
                 front_matter_terms=frozenset(meta["front_matter_terms"]),
             )
-            one_sided = {
-                lang: OneSided(
-                    meta["one_sided"][lang]["ids"],
-                    arrays[f"vectors_{lang}"],
-                    meta["one_sided"][lang]["metadatas"],
-                )
-                for lang in LANGS
-            }
+            one_sided = {lang: list(meta["one_sided"][lang]) for lang in LANGS}
     except Exception as exc:  # any damage: it is derived data, rebuild it
         log.warning("ignoring an unreadable retrieval snapshot %s: %s", path, exc)
         return None

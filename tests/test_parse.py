@@ -131,3 +131,23 @@ def test_set_and_binary_front_matter_values_are_made_json_safe() -> None:
     episode = parse_episode("---\nkeys: !!set {b, a}\nblob: !!binary //79\n---\n" + BODY, "x.md")
     assert episode.front_matter == {"keys": ["a", "b"], "blob": "\ufffd" * 3}
     assert '"blob":"\ufffd\ufffd\ufffd"' in episode.model_dump_json()
+
+
+def test_front_matter_fenced_by_four_dashes_parses() -> None:
+    # The shape of the real note Atw2h2qCL4o.md: `----` opens and closes its front matter.
+    text = "----\ntitle: t\nsource: https://www.youtube.com/watch?v=four\n----\n" + BODY
+    episode = parse_episode(text, "x.md")
+    assert (episode.id, episode.title, len(episode.segments)) == ("four", "t", 1)
+    assert episode.segments[0].line == 8  # lines are counted from the real first fence
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("----\ntitle: t\n---\n" + BODY, "opened with '----' has no closing '----' line"),
+        ("---\ntitle: t\n----\n" + BODY, "opened with '---' has no closing '---' line"),
+    ],
+)
+def test_unclosed_or_mismatched_fences_say_so(text: str, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_episode(text, "x.md")

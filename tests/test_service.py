@@ -108,7 +108,7 @@ def test_filtered_dense_ranking_is_exact_cosine_over_the_kept_segments(helper: A
     filters = retriever.resolve(Filters(episode="49u9cMwrKao"))
     keep = retriever.lexical.mask(filters)
     assert keep is not None
-    ranked, _, similarity = retriever._dense("Nvidia memo to analysts", keep)
+    ranked, similarity = retriever._dense("Nvidia memo to analysts", keep)
     stored = helper.archive.store.segments.get(
         where={"episode_id": "49u9cMwrKao"}, include=["embeddings"]
     )

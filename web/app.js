@@ -80,8 +80,7 @@ function openCitation(c) {
   $("panel-zh").textContent = c.text_zh || "—";
   $("panel-en").textContent = c.text_en || "—";
   $("panel-reader").href = c.url;
-  $("panel-source").href = c.source_url || "#";
-  $("panel-source").hidden = !c.source_url;
+  setLink($("panel-source"), c.source_url);
   $("panel").hidden = false;
   $("panel-close").focus();
 }

@@ -20,8 +20,18 @@ function highlight() {
   }
 }
 
+// The id is everything after /episodes/, percent-encoded: it may itself hold '/' or '%'.
+function episodeIdOf(path) {
+  const encoded = path.slice("/episodes/".length);
+  try {
+    return decodeURIComponent(encoded);
+  } catch (_) {
+    return encoded; // typed by hand with a bare '%'
+  }
+}
+
 async function load() {
-  const episodeId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
+  const episodeId = episodeIdOf(location.pathname);
   const key = localStorage.getItem("assistant-api-key");
   const response = await fetch(`/api/episodes/${encodeURIComponent(episodeId)}`, {
     headers: key ? { Authorization: `Bearer ${key}` } : {},
@@ -40,10 +50,7 @@ async function load() {
   $("meta").textContent = [episode.speaker, episode.date, `${episode.segment_count} paragraphs`]
     .filter(Boolean).join(" · ");
   $("summary").textContent = episode.summary;
-  if (episode.source_url) {
-    $("source").href = episode.source_url;
-    $("source").hidden = false;
-  }
+  setLink($("source"), episode.source_url);
   const list = $("segments");
   let section = null;
   for (const s of episode.segments) {

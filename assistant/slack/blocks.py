@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant.answer import quote_side, without_sources
 from assistant.language import Lang
+from assistant.links import web_link
 from assistant.models import Answer, Citation
 
 __all__ = [
@@ -53,9 +54,12 @@ def escape(text: str) -> str:
 
 
 def _link(url: str, label: str) -> str:
-    # A URL holding '|' or '>' would end Slack's <url|label> early.
-    safe = url.replace("|", "%7C").replace(">", "%3E")
-    return f"<{safe}|{escape(label)}>"
+    """`<url|label>` for an http(s) URL; the label alone, as text, for anything else."""
+    url = web_link(url)
+    if not url:
+        return escape(label)
+    # '|' would end the URL part early; mrkdwn wants '&', '<' and '>' as entities.
+    return f"<{escape(url).replace('|', '%7C')}|{escape(label)}>"
 
 
 def _shorten(text: str, width: int) -> str:
@@ -76,11 +80,7 @@ def _chunks(text: str, size: int) -> list[str]:
 
 def citation_line(citation: Citation, lang: Lang, public_url: str) -> str:
     """`[n] title · date · speaker` (title linked to the source), the quote, the reader link."""
-    title = (
-        _link(citation.source_url, citation.title)
-        if citation.source_url.startswith(("https://", "http://"))
-        else escape(citation.title)
-    )
+    title = _link(citation.source_url, citation.title)
     who = " · ".join(x for x in (citation.date, citation.speaker, citation.turn_speaker) if x)
     quote, _ = quote_side(citation, lang)
     line = f"*[{citation.n}]* {title} · {escape(who)}\n> {escape(_shorten(quote, QUOTE_CHARS))}"

@@ -22,6 +22,7 @@ from assistant.slack.blocks import (
     Message,
     answer_message,
     error_message,
+    escape,
     searching_message,
     usage_message,
 )
@@ -98,7 +99,8 @@ class _Bot:
             return
         ack(response_type="ephemeral", **searching_message(lang))
         message = self._answer(question, lang, [])
-        asked = f"<@{command.get('user_id', '')}>: {question}"
+        # The question is echoed as text: markup in it ('<!channel>', a link) stays text.
+        asked = f"<@{escape(command.get('user_id', ''))}>: {escape(question)}"
         respond(response_type="in_channel", **_with_question(message, asked))
 
     def on_mention(self, event: dict[str, Any], client: WebClient, context: BoltContext) -> None:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, HTTPException, Query
 from assistant.api.deps import AssistantDep
 from assistant.api.schemas import EpisodeDetail, EpisodeList, EpisodeSummary, Segment
 from assistant.index import SegmentStore
+from assistant.links import reader_path
+from assistant.models import IsoDate
 
 router = APIRouter(prefix="/api", tags=["episodes"])
 
@@ -25,7 +27,7 @@ def summary(episode_id: str, entry: dict[str, Any]) -> EpisodeSummary:
         tags=list(entry.get("tags") or []),
         people=list(entry.get("people") or []),
         companies=list(entry.get("companies") or []),
-        url=f"/episodes/{episode_id}",
+        url=reader_path(episode_id),
     )
 
 
@@ -51,8 +53,8 @@ def _matches(
 def list_episodes(
     assistant: AssistantDep,
     speaker: str | None = None,
-    since: Annotated[str | None, Query(description="From this ISO date.")] = None,
-    until: Annotated[str | None, Query(description="Up to this ISO date.")] = None,
+    since: Annotated[IsoDate | None, Query(description="From this date, YYYY-MM-DD.")] = None,
+    until: Annotated[IsoDate | None, Query(description="Up to this date, YYYY-MM-DD.")] = None,
     person: str | None = None,
     tag: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -76,7 +78,8 @@ def speakers(assistant: AssistantDep) -> list[str]:
 
 
 @router.get(
-    "/episodes/{episode_id}",
+    # `path`: an id may hold '/', sent percent-encoded (see links.reader_path).
+    "/episodes/{episode_id:path}",
     response_model=EpisodeDetail,
     responses={404: {"description": "No such episode."}},
 )
@@ -103,7 +106,7 @@ def episode_detail(store: SegmentStore, episode_id: str) -> EpisodeDetail | None
             text_zh=str(m.get("text_zh", "")),
             text_en=str(m.get("text_en", "")),
             line=int(m.get("line", 0)),
-            url=f"/episodes/{episode_id}#p{int(m.get('position', 0))}",
+            url=reader_path(episode_id, int(m.get("position", 0))),
         )
         for sid, m in store.episode_segments(episode_id)
     ]

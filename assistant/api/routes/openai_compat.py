@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 
 from assistant.api.deps import AssistantDep, SettingsDep, check_limits
 from assistant.api.schemas import ChatCompletionRequest
+from assistant.links import web_link
 from assistant.models import Answer
 from assistant.service import Event, Turn
 from assistant.settings import Settings
@@ -34,9 +35,8 @@ def sources_block(answer: Answer, settings: Settings) -> str:
     base = settings.public_url.rstrip("/")
     lines = ["", "", "Links:" if answer.lang == "en" else "链接："]
     for c in answer.citations:
-        lines.append(
-            f"[{c.n}] {c.title} ({c.speaker}, {c.date}) {base}{c.url} {c.source_url}".rstrip()
-        )
+        source = web_link(c.source_url)
+        lines.append(f"[{c.n}] {c.title} ({c.speaker}, {c.date}) {base}{c.url} {source}".rstrip())
     return "\n".join(lines)
 
 
