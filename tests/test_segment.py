@@ -291,7 +291,8 @@ def test_english_hard_wrapped_one_word_a_line_is_joined() -> None:
     body = (
         "来自纽约时报。\n\n<details>\n<summary>Original English</summary>\n\n"
         "**Rachel Abrams**: From\n the\n New\n York\n Times,\n I'm\n Rachel\n\n\nAbrams.\n"
-        " This\n is\n the\n Daily.\n [music]\n\n\nWhen\n Jeff\n Bezos\n bought\n it.\n\n</details>\n"
+        " This\n is\n the\n Daily.\n [music]\n\n\nWhen\n Jeff\n Bezos\n bought\n it.\n"
+        "\n</details>\n"
     )
     (seg,) = split_segments(body, "ep")
     assert seg.text_en == (
@@ -348,7 +349,7 @@ def test_english_lines_over_their_translation_in_one_paragraph_are_split_by_lang
 
 
 def test_a_hard_wrapped_english_paragraph_without_a_block_is_joined() -> None:
-    body = "彭博社。\n\nThe\n outgoing\n Prime\n Minister\n met\n the\n Greens.\n Then\n he\n left.\n"
+    body = "彭博社。\n\nThe\n outgoing\n Prime\n Minister\n met\n the\n Greens.\n Then\n he\n left."
     first, second = split_segments(body, "ep")
     assert (first.text_zh, first.text_en) == ("彭博社。", "")
     assert (second.text_zh, second.text_en) == (
