@@ -12,23 +12,35 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from assistant.language import detect_language
 from assistant.models import Segment
 
-SEGMENTATION_VERSION = 1
+# 2: summary labels other than "View/Hide … English", Chinese source blocks, hard-wrapped
+# English, non-CJK paragraphs stored as English (the real archive's shapes, issue 12).
+SEGMENTATION_VERSION = 2
 
 # Closing hashes (`### Title ###`) are stripped in code: a pattern for them like
 # `(.*?)\s*#*\s*$` backtracks cubically on a long run of spaces.
 _HEADING = re.compile(r"^#{2,6}\s+(.*)")
 _DETAILS_OPEN = re.compile(r"<details\b[^>]*>?", re.I)
 _DETAILS_CLOSE = re.compile(r"</details\s*>?", re.I)
-# `<summary>View/Hide Original English</summary>`, with its seen variants: a doubled
-# "Original", `</p>` instead of `</summary>`, or a stray Chinese paragraph pasted into the
-# closing tag (`</任何协调…>`), which is captured so it is not lost.
+# The label of a `<details>` block, in the forms the real archive has: "View/Hide Original
+# English", "Original English (Source)", "English Original", "查看/隐藏英文原文 / View/Hide
+# Original English", "View/Hide Original Text", "View/Hide Original Chinese", typos such as
+# "Veiw/Hide" or a doubled "Original". A label is a short run of text naming an original,
+# English, Chinese, a text, a transcript or a translation; `*` is excluded so that a
+# `<summary>` around a turn (`<summary>Tracy Alloway**: Yeah.`) is not a label. Its end is
+# `</summary>`, `</p>`, or a stray Chinese paragraph pasted into the closing tag
+# (`</任何协调…>`), which is captured so it is not lost.
 _SUMMARY = re.compile(
-    r"<summary>\s*View/Hide(?:\s+Original)+\s+English\s*"
+    r"<summary>\s*(?P<label>[^<>*\n]{0,40}?"
+    r"(?:Original|English|Chinese|Text|Transcript|Translation|原文|英文|中文)[^<>*\n]{0,40})"
     r"(?:</summary>|</p>|</(?P<stray>[^>]*)>?)?",
     re.I,
 )
+# A label naming English promises English; any other ("Original Text", "Original Chinese")
+# may hold the Chinese source transcript of the paragraph above.
+_ENGLISH_LABEL = re.compile(r"English|英文", re.I)
 # `p class="english-text">` sometimes lacks its `<`.
 _EN_OPEN = re.compile(r"<?p\s+class=\"english-text\"\s*>", re.I)
 _P_CLOSE = re.compile(r"</p\s*>", re.I)
@@ -94,6 +106,22 @@ def is_mostly_cjk(text: str) -> bool:
     return bool(letters) and len(_CJK.findall(text)) / letters > 0.3
 
 
+# Full-width punctuation: a translator's mark even where the Chinese is only a name
+# (`**Joe:** Sam Altman。`).
+_CJK_PUNCTUATION = re.compile(r"[\u3001-\u3011\uff01-\uff1f]")
+
+
+def _untranslated(raw_zh: str) -> bool:
+    """Whether a paragraph read as Chinese is English: Latin words outnumber Chinese
+    characters (the turn label left out: `**Tracy:** 我是Tracy。` is Chinese)."""
+    text = clean_text(_LABEL.sub("", _ODD_SPACES.sub(" ", raw_zh).strip()))
+    return (
+        any(ch.isalpha() for ch in text)
+        and detect_language(text) == "en"
+        and not _CJK_PUNCTUATION.search(text)
+    )
+
+
 def content_hash(section: str, text_zh: str, text_en: str, turn_speaker: str) -> str:
     payload = "\x00".join((section, text_zh, text_en, turn_speaker))
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -104,7 +132,11 @@ class _Draft:
     line: int
     section: str
     zh: list[str] = field(default_factory=list)
-    en: list[str] = field(default_factory=list)
+    # English lines, each with whether it opens a paragraph (`<p class="english-text">`).
+    en: list[tuple[str, bool]] = field(default_factory=list)
+    # Chinese source transcript from a block: its paragraph is the edited text of the same
+    # words, so it is only the segment's Chinese when the segment has none.
+    source: list[str] = field(default_factory=list)
     blocks: int = 0  # `<details>` blocks seen for this paragraph
 
 
@@ -114,6 +146,10 @@ class _Scanner:
     section: str = ""
     in_details: bool = False
     in_english: bool = False
+    english_opened: bool = False  # an english-text paragraph opened, no text in it yet
+    # After a label that does not promise English, Chinese lines until `</details>` or a
+    # blank line are the block's source, not a block left unclosed.
+    in_source: bool = False
     paragraph_open: bool = False  # the last line was Chinese text (no blank line since)
 
     @property
@@ -136,7 +172,14 @@ class _Scanner:
         cur = self.current
         if cur is None:
             cur = self.start(line)
-        cur.en.append(text)
+        cur.en.append((text, self.english_opened))
+        self.english_opened = False
+
+    def add_source(self, text: str, line: int) -> None:
+        cur = self.current
+        if cur is None:
+            cur = self.start(line)
+        cur.source.append(text)
 
     def open_details(self, line: int) -> None:
         cur = self.current
@@ -185,8 +228,9 @@ class _Scanner:
         if kind == "open":
             self.open_details(line)
         elif kind == "close":
-            self.in_details = False
+            self.in_details = self.in_source = False
         elif kind == "summary":
+            self.in_source = not _ENGLISH_LABEL.search(match.group("label"))
             stray = clean_text(match.group("stray") or "")
             if stray:
                 # The stray text is the Chinese of this very block: it starts a segment.
@@ -195,11 +239,15 @@ class _Scanner:
             if not self.in_details:
                 # English after an early `</details>` still belongs to the block before.
                 self.in_details = True
-            self.in_english = True
+            self.in_english = self.english_opened = True
         return match.end()
 
     def _english_piece(self, text: str, line: int) -> None:
-        if clean_text(text):
+        cleaned = clean_text(text)
+        if is_mostly_cjk(cleaned):
+            # Whatever the label says, Chinese in the block is the source, not English.
+            self.add_source(text.strip(), line)
+        elif cleaned:
             self.add_en(text.strip(), line)
 
     def _chinese_piece(self, text: str, line: int) -> None:
@@ -211,10 +259,62 @@ class _Scanner:
                 # Text in a block but outside an english-text paragraph is still English.
                 self.add_en(text.strip(), line)
                 return
+            if self.in_source:
+                self.add_source(text.strip(), line)
+                return
             # Chinese inside a block means its `</details>` is missing: the block ended.
             self.in_details = False
             self.paragraph_open = False
         self.add_zh(text.strip(), line)
+
+
+# A line of English that ends here ends a sentence (or a quote, or a label).
+_SENTENCE_END = re.compile(r"[.!?:;…\"'”’)\]]$")
+
+
+def _join_wrapped(pieces: list[tuple[str, bool]]) -> str:
+    """The English lines of a block, with hard-wrapped lines (one word a line in some
+    notes) joined: a break is kept at a new paragraph, after a sentence, before a turn."""
+    joined: list[str] = []
+    for at, (piece, opens_paragraph) in enumerate(pieces):
+        if at and not opens_paragraph and _continues(pieces[at - 1][0], piece):
+            joined[-1] += " " + piece
+        else:
+            joined.append(piece)
+    return "\n".join(joined)
+
+
+def _continues(before: str, piece: str) -> bool:
+    last = clean_text(before)
+    return (
+        bool(last)
+        and not _SENTENCE_END.search(last)
+        and turn_label(html.unescape(piece)) is None
+        and not piece.startswith("[")
+    )
+
+
+def _texts(draft: _Draft) -> tuple[str, str, str | None]:
+    """A draft's Chinese and English text, and the turn label it opens with."""
+    # A line of English in a paragraph read as Chinese (`Speaker 0: …`, or an English
+    # line over its translation) is English: in the Chinese slot it would hide its
+    # language from the cross-language bonus and the answer language.
+    chinese: list[str] = []
+    english: list[tuple[str, bool]] = []
+    for piece in draft.zh:
+        if _untranslated(piece):
+            english.append((piece, False))
+        else:
+            chinese.append(piece)
+    raw_en = "\n".join(filter(None, (_join_wrapped(english), _join_wrapped(draft.en))))
+    text_zh = clean_text(_TURN_MARK.sub("", "\n".join(chinese)))
+    text_en = clean_text(_TURN_MARK.sub("", raw_en))
+    if not text_zh:
+        text_zh = clean_text("\n".join(draft.source))
+    label = turn_label(draft.zh[0]) if draft.zh else None
+    if label is None and raw_en:
+        label = turn_label(html.unescape(raw_en))
+    return text_zh, text_en, label
 
 
 def split_segments(body: str, episode_id: str, line_offset: int = 0) -> list[Segment]:
@@ -228,22 +328,16 @@ def split_segments(body: str, episode_id: str, line_offset: int = 0) -> list[Seg
         if not raw.strip():
             # A blank line ends a paragraph, and an english-text paragraph left open.
             scanner.paragraph_open = False
-            scanner.in_english = False
+            scanner.in_english = scanner.in_source = False
             continue
         scanner.scan_line(raw, number)
 
     segments: list[Segment] = []
     speaker = ""
     for draft in scanner.drafts:
-        raw_zh = "\n".join(draft.zh)
-        raw_en = "\n".join(draft.en)
-        text_zh = clean_text(_TURN_MARK.sub("", raw_zh))
-        text_en = clean_text(_TURN_MARK.sub("", raw_en))
+        text_zh, text_en, label = _texts(draft)
         if not text_zh and not text_en:
             continue
-        label = turn_label(raw_zh) if raw_zh else None
-        if label is None and raw_en:
-            label = turn_label(html.unescape(raw_en))
         if label is not None:
             speaker = label
         position = len(segments) + 1

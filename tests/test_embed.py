@@ -83,7 +83,7 @@ def test_ingest_through_the_endpoint_builds_its_own_collection(
     )
     assert result.returncode == 0, result.stderr
     assert "5 embedded" in result.stdout
-    assert "segments-openai-multilingual-e5-small-q4-v1" in result.stdout
+    assert "segments-openai-multilingual-e5-small-q4-v2" in result.stdout
 
 
 TEXTS = [f"段落 {i}: paragraph number {i} about rates" for i in range(12)]

@@ -211,7 +211,8 @@ def test_closing_hashes_of_a_heading_are_not_part_of_the_section() -> None:
         # line per tag; `<p ` without `>` rescanned to the end of the line for every `<p`.
         ("中文。" + "<details>" * 10_000, [("中文。", "")]),
         ("<details>" + '<p class="english-text">x</p>' * 15_000, [("", "\n".join(["x"] * 15_000))]),
-        ("中文" + "<p " * 40_000, [(("中文" + "<p " * 40_000).rstrip(), "")]),
+        # 40,000 Latin "words" to 2 Chinese characters: read as English since version 2.
+        ("中文" + "<p " * 40_000, [("", ("中文" + "<p " * 40_000).rstrip())]),
     ],
     ids=["heading-spaces", "details-run", "english-run", "unclosed-p-run"],
 )
@@ -221,3 +222,137 @@ def test_long_lines_are_read_in_linear_time(line: str, expected: list[tuple[str,
     segs = split_segments(line, "ep")
     assert time.perf_counter() - started < 1.0
     assert [(s.text_zh, s.text_en) for s in segs] == expected
+
+
+# The real archive's shapes (issue 12), on synthetic snippets of each.
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Original English",
+        "Original English Source",
+        "查看/隐藏英文原文 / View/Hide Original English",
+        "English Original",
+        "Veiw/Hide Original English",
+    ],
+)
+def test_summary_labels_of_every_form_are_not_read_as_english(label: str) -> None:
+    in_p = "你好。\n\n" + block("Hello.", f"{label}</summary>")
+    bare = f"你好。\n\n<details>\n<summary>{label}</summary>\n\n**Host**: Hello.\n\n</details>\n"
+    assert [(s.text_zh, s.text_en) for s in split_segments(in_p, "ep")] == [("你好。", "Hello.")]
+    (seg,) = split_segments(bare, "ep")
+    assert (seg.text_zh, seg.text_en, seg.turn_speaker) == ("你好。", "Host: Hello.", "Host")
+
+
+def test_a_summary_around_a_turn_is_not_a_label() -> None:
+    body = "是的。\n\n<details>\n<summary>Tracy Alloway**: Yeah.</summary>\n</details>\n"
+    (seg,) = split_segments(body, "ep")
+    assert seg.text_en == "Tracy Alloway**: Yeah."  # its opening `**` is lost to the tag
+
+
+def test_original_text_block_of_chinese_is_the_source_of_the_paragraph_before() -> None:
+    body = (
+        "### 选举\n\n大家可能已经注意到选举夜的报道。\n\n<details>\n"
+        "<summary>View/Hide Original Text</summary>\n<p>大家应该已经看到\n这两天的报道\n"
+        "选举之夜的结果</p>\n</details>\n\n民主党大胜。\n\n<details>\n"
+        "<summary>View/Hide Original Text</summary>\n<p>So the Democrats won.</p>\n</details>\n"
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [
+        ("大家可能已经注意到选举夜的报道。", ""),
+        ("民主党大胜。", "So the Democrats won."),
+    ]
+
+
+def test_original_chinese_block_is_neither_a_new_segment_nor_english() -> None:
+    body = (
+        "特朗普输掉了贸易战。\n\n<details>\n<summary>View/Hide Original Chinese</summary>\n"
+        '<p class="english-text">川普输掉了对中国的贸易战<br>核心观点非常尖锐</p>\n</details>\n\n'
+        "作者认为美国误判了形势。\n\n<details>\n<summary>View/Hide Original Chinese</summary>\n"
+        '<p class="english-text">作者认为,美国一开始就严重误判了形势</p>\n</details>\n'
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en) for s in segs] == [
+        ("特朗普输掉了贸易战。", ""),
+        ("作者认为美国误判了形势。", ""),
+    ]
+
+
+def test_a_chinese_source_block_with_no_paragraph_before_is_the_segments_chinese() -> None:
+    body = (
+        "### 开头\n\n<details>\n<summary>View/Hide Original Chinese</summary>\n"
+        '<p class="english-text">大家好</p>\n</details>\n'
+    )
+    assert [(s.text_zh, s.text_en) for s in split_segments(body, "ep")] == [("大家好", "")]
+
+
+def test_english_hard_wrapped_one_word_a_line_is_joined() -> None:
+    body = (
+        "来自纽约时报。\n\n<details>\n<summary>Original English</summary>\n\n"
+        "**Rachel Abrams**: From\n the\n New\n York\n Times,\n I'm\n Rachel\n\n\nAbrams.\n"
+        " This\n is\n the\n Daily.\n [music]\n\n\nWhen\n Jeff\n Bezos\n bought\n it.\n"
+        "\n</details>\n"
+    )
+    (seg,) = split_segments(body, "ep")
+    assert seg.text_en == (
+        "Rachel Abrams: From the New York Times, I'm Rachel Abrams.\n"
+        "This is the Daily.\n[music]\nWhen Jeff Bezos bought it."
+    )
+    assert seg.turn_speaker == "Rachel Abrams"
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "speaker"),
+    [
+        ("Speaker 0: So what we found is that the market moved.", None),
+        ("[Speaker 7]: And that was the end of it.", None),
+        ("**Narrator:** People really care about being liked.", "Narrator"),
+        ("[music]", None),
+    ],
+)
+def test_an_english_paragraph_without_a_block_is_stored_as_english(
+    paragraph: str, speaker: str | None
+) -> None:
+    body = f"### 一\n\n{paragraph}\n\n中文段落。\n"
+    first, second = split_segments(body, "ep")
+    assert first.text_zh == ""
+    assert first.text_en == clean_text(paragraph)
+    assert first.turn_speaker == (speaker or "")
+    assert (second.text_zh, second.text_en) == ("中文段落。", "")
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "**Tracy:** 我是Tracy Aloway。",  # the label is not counted
+        "只需访问brilliant.org/veritasium。",
+        "**Joe:** Sam Altman。",  # a name translated as itself, with a Chinese full stop
+        "标普500指数（S&P 500: Standard and Poor's index）上涨了。",
+    ],
+)
+def test_chinese_with_latin_words_stays_chinese(paragraph: str) -> None:
+    (seg,) = split_segments(paragraph + "\n", "ep")
+    assert (seg.text_zh, seg.text_en) == (clean_text(paragraph), "")
+
+
+def test_english_lines_over_their_translation_in_one_paragraph_are_split_by_language() -> None:
+    body = (
+        "**Natalie:** Did he keep that money?\n他保留了这笔钱吗？\n\n"
+        "The trauma is how you respond to it.\n创伤是你对此的反应。\n"
+    )
+    segs = split_segments(body, "ep")
+    assert [(s.text_zh, s.text_en, s.turn_speaker) for s in segs] == [
+        ("他保留了这笔钱吗？", "Natalie: Did he keep that money?", "Natalie"),
+        ("创伤是你对此的反应。", "The trauma is how you respond to it.", "Natalie"),
+    ]
+
+
+def test_a_hard_wrapped_english_paragraph_without_a_block_is_joined() -> None:
+    body = "彭博社。\n\nThe\n outgoing\n Prime\n Minister\n met\n the\n Greens.\n Then\n he\n left."
+    first, second = split_segments(body, "ep")
+    assert (first.text_zh, first.text_en) == ("彭博社。", "")
+    assert (second.text_zh, second.text_en) == (
+        "",
+        "The outgoing Prime Minister met the Greens.\nThen he left.",
+    )
