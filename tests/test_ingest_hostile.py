@@ -291,7 +291,7 @@ def test_a_second_holder_of_the_index_lock_is_told_who_holds_it(tmp_path: Path) 
     with hold_index_lock(lock):
         with pytest.raises(IndexBusy) as busy, hold_index_lock(lock):
             pass
-        assert busy.value.holder.startswith(f"pid {os.getpid()} (assistant ")
+        assert busy.value.holder.startswith(f"pid {os.getpid()} (assistant")
     with hold_index_lock(lock):  # free again
         pass
 
