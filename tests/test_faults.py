@@ -21,7 +21,16 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ASSISTANT, PAIRS, ROOT, SAMPLE, free_port, server_process, write_episode
+from conftest import (
+    ASSISTANT,
+    PAIRS,
+    ROOT,
+    SAMPLE,
+    free_port,
+    server_process,
+    wait_until,
+    write_episode,
+)
 
 from assistant.embed import NgramEmbedder
 from assistant.index import SegmentStore, open_store
@@ -162,15 +171,6 @@ def api(deployment: Deployment, workers: int = 1) -> Iterator[httpx.Client]:
         httpx.Client(base_url=base, timeout=30) as client,
     ):
         yield client
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll `condition` until it holds; the seconds that took."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s"
-        time.sleep(0.1)
-    return time.monotonic() - started
 
 
 SSE = {"Accept": "text/event-stream"}

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from conftest import ASSISTANT, PAIRS, free_port, server_process, write_episode
+from conftest import ASSISTANT, PAIRS, free_port, server_process, wait_until, write_episode
 
 from assistant.archive import Archive, lexical_path
 from assistant.embed import NgramEmbedder
@@ -38,15 +36,6 @@ def new_episodes(folder: Path, first: int = 0) -> list[str]:
         write_episode(folder, f"late{n}", [(zh.format(n=n), en.format(n=n)), *PAIRS])
         ids.append(f"late{n}")
     return ids
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> float:
-    """Poll `condition` until it holds; the time that took."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < seconds, f"not within {seconds} s: {what}"
-        time.sleep(0.2)
-    return time.monotonic() - started
 
 
 def test_a_serving_process_sees_what_another_process_ingests(
@@ -79,7 +68,7 @@ def test_a_serving_process_sees_what_another_process_ingests(
             def caught_up() -> bool:
                 return bool(client.get("/readyz").json()["episodes"] == 1 + NEW)
 
-            wait_for(caught_up, 30, "/readyz counts the new episodes")
+            wait_until(caught_up, 30, "/readyz counts the new episodes")
             for n, episode in enumerate(wanted):
                 found = client.post("/api/search", json={"query": f"undersea cable number{n}"})
                 assert episode in [r["episode_id"] for r in found.json()["results"]]

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ASSISTANT, SAMPLE, free_port, server_process, write_episode
+from conftest import ASSISTANT, SAMPLE, free_port, server_process, wait_until, write_episode
 
 pytestmark = pytest.mark.slow  # a Chroma server and two API workers
 
@@ -72,7 +71,4 @@ def test_several_workers_share_a_chroma_server(tmp_path: Path, cli_env: dict[str
             # Each worker notices at a request past its refresh interval and swaps the new
             # index in once built, in the background: every one of 16 concurrent requests
             # (over both workers) finds the episode within the deadline.
-            deadline = time.monotonic() + 30
-            while not every_worker_sees_it():
-                assert time.monotonic() < deadline, "a worker never saw the new episode"
-                time.sleep(0.2)
+            wait_until(every_worker_sees_it, 30, "every worker sees the new episode")
