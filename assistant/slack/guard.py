@@ -80,6 +80,8 @@ class SlackGuard:
             return False
         if abs(self._clock() - int(timestamp)) > MAX_AGE_SECONDS:
             return False
+        # Not slack_sdk's SignatureVerifier: it does `int(timestamp)` and decodes the body
+        # as strict UTF-8 unguarded, so hostile bytes would raise instead of failing.
         base = b"v0:" + timestamp.encode() + b":" + body
         expected = "v0=" + hmac.new(self._secret, base, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
